@@ -1,0 +1,91 @@
+"""Settings: one declarative registry, read from ``commissioning.toml`` if present.
+
+Every setting has a default; a config file overrides defaults; command-line options
+override the file.  The pseudonymisation key is never written in the file: the file
+names the environment variable or the key file that holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from commissioning.data.pseudonymise import DEMO_KEY
+
+CONFIG_FILE = "commissioning.toml"
+
+
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: Path = Field(Path("commissioning.duckdb"), description="The store's DuckDB file")
+
+
+class PseudonymisationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key_env: str = Field(
+        "COMMISSIONING_PSEUDONYMISATION_KEY", description="Environment variable holding the key"
+    )
+    key_file: Path | None = Field(None, description="File holding the key (first line)")
+
+
+class PublicationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    suppression_threshold: int = Field(
+        8, ge=1, description="Counts below this are hidden when published"
+    )
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    store: StoreSettings = StoreSettings()
+    pseudonymisation: PseudonymisationSettings = PseudonymisationSettings()
+    publication: PublicationSettings = PublicationSettings()
+    output_folder: Path = Field(Path("out"), description="Where reports are written")
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from ``path`` (or ``./commissioning.toml`` if it exists), else defaults."""
+    path = path or (Path(CONFIG_FILE) if Path(CONFIG_FILE).exists() else None)
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc})") from exc
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}. See docs/configuration.md.") from exc
+
+
+def pseudonymisation_key(settings: Settings, demo: bool) -> bytes:
+    """The key, from the environment or the key file; the fixed demo key in demo mode.
+
+    Outside demo mode there is no default: loading refuses to run without a key.
+    """
+    if demo:
+        return DEMO_KEY
+    value = os.environ.get(settings.pseudonymisation.key_env)
+    if not value and settings.pseudonymisation.key_file is not None:
+        try:
+            value = settings.pseudonymisation.key_file.read_text().splitlines()[0]
+        except (OSError, IndexError):
+            value = None
+    if not value or len(value) < 16:
+        raise ConfigError(
+            "no pseudonymisation key: set the environment variable "
+            f"{settings.pseudonymisation.key_env} to a secret of at least 16 characters, or "
+            "name a key file under [pseudonymisation] key_file in commissioning.toml. "
+            "(For synthetic data only, use --demo.)"
+        )
+    return value.encode()

@@ -1,0 +1,182 @@
+"""The main job on the embedded default: synthetic population to reports.
+
+Each stage of the commissioning cycle adds its step here, so one command carries
+the demo population through the whole cycle and writes every report into one
+folder with an index page.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from commissioning.data.load import Source, load_files, table_for_file
+from commissioning.data.pseudonymise import DEMO_KEY
+from commissioning.data.queries import activity_rates_by_place
+from commissioning.reports.html import Section, TableBlock, write_page
+from commissioning.store.duckdb_store import connect, ibis_tables, table_counts
+from commissioning.synthetic.calibration import CalibrationRow, compare, measure
+from commissioning.synthetic.generate import generate, write
+from commissioning.synthetic.parameters import SyntheticParameters
+
+Say = Callable[[str], None]
+
+
+def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> Path:
+    """Generate, load, check and report; returns the index page's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    params = SyntheticParameters(people=people, years=years, seed=seed)
+    year_list = list(range(params.first_year, params.first_year + params.years))
+
+    say(
+        f"1/4 synthetic population: {people:,} people in {len(params.places)} places, {years} years"
+    )
+    tables = generate(params, on_progress=lambda m: say(f"    {m}"))
+    data_dir = out_dir / "synthetic"
+    write(tables, data_dir, params)
+    del tables
+
+    say("2/4 loading into the store (pseudonymised at the door, every row checked)")
+    store_path = out_dir / "commissioning.duckdb"
+    for stale in (store_path, store_path.with_suffix(".duckdb.wal")):
+        stale.unlink(missing_ok=True)
+    con = connect(store_path)
+    sources = [Source(p, table_for_file(p)) for p in sorted(data_dir.glob("*.parquet"))]
+    reports = load_files(con, sources, DEMO_KEY, on_progress=lambda m: say(f"    {m}"))
+
+    say("3/4 calibration against national figures (measured from the store)")
+    store_tables = ibis_tables(con)
+    rows = compare(measure(store_tables, year_list))
+    _write_calibration_csv(out_dir / "calibration.csv", rows)
+    met = sum(r.met for r in rows)
+    say(f"    {met} of {len(rows)} targets met")
+
+    say("4/4 activity and spend by place")
+    rates = activity_rates_by_place(store_tables, year_list).execute()
+    rates.to_csv(out_dir / "activity_by_place.csv", index=False)
+
+    counts = table_counts(con)
+    con.close()
+    sections = [
+        Section(
+            "Data in the store",
+            f"A synthetic population of {people:,} people registered at the start, in a home "
+            f"place (Northvale) and nine peers, over {years} financial years from "
+            f"{params.first_year}/{str(params.first_year + 1)[2:]}. NHS numbers were replaced "
+            "by keyed pseudonyms on loading; every row was checked.",
+            tables=[
+                TableBlock(
+                    "Files loaded",
+                    ["file", "table", "rows read", "loaded", "rejected"],
+                    [
+                        [
+                            r.file_name,
+                            r.table,
+                            f"{r.rows_read:,}",
+                            f"{r.rows_loaded:,}",
+                            f"{r.rows_rejected:,}",
+                        ]
+                        for r in reports
+                    ],
+                ),
+                TableBlock(
+                    "Rows in the store",
+                    ["table", "rows"],
+                    [[k, f"{v:,}"] for k, v in counts.items()],
+                ),
+            ],
+        ),
+        Section(
+            "Is the synthetic population believable?",
+            "Each figure measured from the store beside the published national figure it "
+            "was calibrated to, and the tolerance within which it must fall.",
+            tables=[_calibration_block(rows)],
+            links=[("calibration.csv", "calibration.csv")],
+        ),
+        Section(
+            "Activity and spend by place",
+            "Events per 1,000 people a year and spend per head, by place and setting "
+            "(mid-year registered population, pooled over the years).",
+            tables=[_rates_block(rates)],
+            links=[("activity_by_place.csv", "activity_by_place.csv")],
+        ),
+    ]
+    index = write_page(
+        out_dir / "index.html",
+        "Commissioning workbench: demo",
+        "Synthetic population, all places",
+        sections,
+    )
+    say(f"reports written to {out_dir}")
+    return index
+
+
+def _fmt(value: float) -> str:
+    if value != value:  # NaN
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.3g}"
+
+
+def _calibration_block(rows: list[CalibrationRow]) -> TableBlock:
+    return TableBlock(
+        "Calibration",
+        ["figure", "generated", "target", "tolerance", "unit", "result"],
+        [
+            [
+                r.target.label,
+                _fmt(r.measured),
+                f"{r.target.value:,g}",
+                r.target.tolerance_text(),
+                r.target.unit,
+                "met" if r.met else "missed",
+            ]
+            for r in rows
+        ],
+        note="Sources of the national figures: docs/synthetic.md.",
+        flags=["hit" if r.met else "miss" for r in rows],
+    )
+
+
+def _rates_block(df: pd.DataFrame) -> TableBlock:
+    rows = [
+        [
+            str(r.place_code),
+            str(r.setting).replace("_", " "),
+            f"{r.events_per_1000:,.0f}",
+            f"£{r.cost_per_head_gbp:,.0f}",
+        ]
+        for r in df.itertuples()
+    ]
+    return TableBlock(
+        "Events per 1,000 a year and spend per head",
+        ["place", "setting", "events per 1,000", "spend per head (£)"],
+        rows,
+    )
+
+
+def _write_calibration_csv(path: Path, rows: list[CalibrationRow]) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["key", "figure", "generated", "target", "lower", "upper", "unit", "met", "source"]
+        )
+        for r in rows:
+            lo, hi = r.target.bounds()
+            w.writerow(
+                [
+                    r.target.key,
+                    r.target.label,
+                    f"{r.measured:.6g}",
+                    r.target.value,
+                    lo,
+                    hi,
+                    r.target.unit,
+                    r.met,
+                    r.target.source,
+                ]
+            )

@@ -1,0 +1,1 @@
+"""Example contracts for the seeds' worked scenarios (TOML package data)."""

@@ -1,0 +1,232 @@
+"""Outcomes framework: measures, payment curves and the checks a commissioner runs (C15).
+
+A measure is an indicator placed in the three-tier hierarchy of outcomes (seed 002, after
+Porter): tier 1 health status achieved or retained, tier 2 process of recovery, tier 3
+sustainability of health. Each carries a weight (the share of the value at risk it pays),
+a baseline, a target, a polarity and a payment curve over *attainment* — the share of the
+baseline-to-target improvement achieved (0 at baseline, 1 at target).
+
+The checks follow seed 004: frameworks should be neither too heavy (one US network held
+219 performance measures across four contracts) nor without long-term outcomes; and a
+measure should not pay for an improvement smaller than its own chance variation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from commissioning.contracts.types import FractionValue, Identifier, StrictModel, Text
+
+#: More measures than this earns a warning (seed 004: 219 measures diluted focus).
+MAX_MEASURES = 15
+_Z_95 = 1.959963984540054
+
+
+class ThresholdCurve(StrictModel):
+    """Pays all of the measure's value once attainment reaches ``threshold``, else nothing."""
+
+    type: Literal["threshold"] = "threshold"
+    threshold: Decimal = Decimal(1)
+
+
+class LinearCurve(StrictModel):
+    """Pays nothing at or below ``floor`` attainment, all at target (1), linear between."""
+
+    type: Literal["linear"] = "linear"
+    floor: Decimal = Decimal(0)
+
+    @model_validator(mode="after")
+    def _floor_below_target(self) -> LinearCurve:
+        if self.floor >= 1:
+            raise PydanticCustomError(
+                "curve_floor",
+                "floor must be below 1 (the target) — e.g. 0 pays from the baseline upwards",
+            )
+        return self
+
+
+class Step(StrictModel):
+    """One step of a stepped curve: from ``attainment`` upwards pay ``payout`` of the value."""
+
+    attainment: Decimal
+    payout: FractionValue
+
+
+class SteppedCurve(StrictModel):
+    """Pays the payout of the highest step reached; steps rise in attainment and payout."""
+
+    type: Literal["stepped"] = "stepped"
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _monotone(self) -> SteppedCurve:
+        for before, after in zip(self.steps, self.steps[1:], strict=False):
+            if after.attainment <= before.attainment or after.payout < before.payout:
+                raise PydanticCustomError(
+                    "curve_steps",
+                    "steps must rise in attainment and never fall in payout — sort them "
+                    "and make each payout at least the one before",
+                )
+        return self
+
+
+PaymentCurve = Annotated[ThresholdCurve | LinearCurve | SteppedCurve, Field(discriminator="type")]
+
+
+class Measure(StrictModel):
+    """One outcome measure of the framework.
+
+    ``kind`` says how chance variation is judged: ``proportion`` (values 0-1, Wilson
+    interval), ``rate_per_1000`` (Poisson), ``score`` (needs ``sd``, the person-level
+    standard deviation, e.g. of an EQ-5D health gain).
+    """
+
+    indicator_id: Identifier
+    name: Text
+    tier: Literal[1, 2, 3]
+    weight: FractionValue
+    baseline: Decimal
+    target: Decimal
+    polarity: Literal["higher_is_better", "lower_is_better"]
+    kind: Literal["proportion", "rate_per_1000", "score"] = "score"
+    sd: Decimal | None = None
+    curve: PaymentCurve = Field(default_factory=LinearCurve)
+
+    @model_validator(mode="after")
+    def _direction(self) -> Measure:
+        if self.target == self.baseline:
+            raise PydanticCustomError(
+                "target_equals_baseline",
+                "target equals baseline — set a target that differs from the baseline",
+            )
+        rising = self.target > self.baseline
+        if rising != (self.polarity == "higher_is_better"):
+            raise PydanticCustomError(
+                "polarity",
+                "target is on the wrong side of the baseline for this polarity — for "
+                "'lower_is_better' the target must be below the baseline, and vice versa",
+            )
+        if self.kind == "proportion" and not (0 <= self.baseline <= 1 and 0 <= self.target <= 1):
+            raise PydanticCustomError(
+                "proportion_range",
+                "a proportion's baseline and target must be between 0 and 1 — write 45% as 0.45",
+            )
+        return self
+
+
+class OutcomesFramework(StrictModel):
+    """The measures a contract pays on; weights must add up to exactly 1."""
+
+    measures: list[Measure] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _weights(self) -> OutcomesFramework:
+        ids = [m.indicator_id for m in self.measures]
+        if len(set(ids)) != len(ids):
+            raise PydanticCustomError(
+                "duplicate_measure", "indicator_id repeats — each measure must appear once"
+            )
+        if self.measures:
+            total = sum((m.weight for m in self.measures), Decimal(0))
+            if total != 1:
+                raise PydanticCustomError(
+                    "weights_sum",
+                    "measure weights add up to {total}, not 1 — adjust the weights so they "
+                    "add up to exactly 1",
+                    {"total": str(total)},
+                )
+        return self
+
+
+@dataclass(frozen=True)
+class FrameworkWarning:
+    """A concern about a framework that does not stop the contract being valid."""
+
+    code: str
+    message: str
+
+
+def check_framework(framework: OutcomesFramework) -> list[FrameworkWarning]:
+    """Warn when a framework is too heavy or has no tier-3 (long-term) outcome."""
+    warnings: list[FrameworkWarning] = []
+    n = len(framework.measures)
+    if n > MAX_MEASURES:
+        warnings.append(
+            FrameworkWarning(
+                "too_many_measures",
+                f"{n} measures: more than {MAX_MEASURES} disperses focus (seed 004: one US "
+                "network held 219 performance measures) — keep the few that matter most",
+            )
+        )
+    if n and not any(m.tier == 3 for m in framework.measures):
+        warnings.append(
+            FrameworkWarning(
+                "no_tier_3",
+                "no tier-3 measure: nothing rewards sustained health or avoided recurrence — "
+                "add a long-term outcome",
+            )
+        )
+    return warnings
+
+
+def _wilson_half_width(p: float, n: int, z: float = _Z_95) -> float:
+    """Half-width of the Wilson score interval for a proportion ``p`` at sample size ``n``.
+
+    Wilson (1927): centre (p + z²/2n)/(1 + z²/n), half-width
+    z/(1 + z²/n) · sqrt(p(1-p)/n + z²/4n²).
+    """
+    denom = 1 + z * z / n
+    return z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+
+
+@dataclass(frozen=True)
+class ChanceCheck:
+    """How a measure's paid-for improvement compares with its chance variation."""
+
+    indicator_id: str
+    improvement: float
+    chance_half_width: float | None
+    flagged: bool
+    note: str
+
+
+def chance_variation_checks(framework: OutcomesFramework, cohort_size: int) -> list[ChanceCheck]:
+    """Flag measures whose 95% chance variation at ``cohort_size`` exceeds |target − baseline|.
+
+    A proportion uses the Wilson interval at the baseline; a rate per 1,000 uses the normal
+    approximation to the Poisson count; a score uses 1.96·sd/√n when ``sd`` is given. Such a
+    measure pays (or withholds) money for movements that chance alone would produce.
+    """
+    if cohort_size < 1:
+        raise ValueError("cohort_size must be at least 1")
+    checks: list[ChanceCheck] = []
+    for m in framework.measures:
+        improvement = abs(float(m.target - m.baseline))
+        half: float | None
+        if m.kind == "proportion":
+            half = _wilson_half_width(float(m.baseline), cohort_size)
+        elif m.kind == "rate_per_1000":
+            expected = max(float(m.baseline), 0.0) * cohort_size / 1000
+            half = _Z_95 * math.sqrt(expected) / cohort_size * 1000
+        elif m.sd is not None:
+            half = _Z_95 * float(m.sd) / math.sqrt(cohort_size)
+        else:
+            half = None
+        if half is None:
+            note = "no sd given for this score — chance variation not judged"
+            flagged = False
+        else:
+            flagged = half > improvement
+            verdict = "exceeds" if flagged else "is within"
+            note = (
+                f"chance variation ±{half:.4g} at n={cohort_size} {verdict} "
+                f"the improvement paid for ({improvement:.4g})"
+            )
+        checks.append(ChanceCheck(m.indicator_id, improvement, half, flagged, note))
+    return checks

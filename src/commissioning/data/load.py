@@ -1,0 +1,417 @@
+"""Load canonical files into the store (C3): validate every row, keep the rejects.
+
+A load takes one or more files, each for one canonical table, and:
+
+1. reads every value as text (CSV or Parquet), numbering rows by their line in the
+   file (the header is line 1);
+2. replaces the NHS number by its keyed pseudonym before anything else sees it; an
+   invalid NHS number rejects the row, and the number itself is never kept;
+3. checks each row in DuckDB: required values present, types, codes from their
+   lists, ranges, dates in order, keys not duplicated, references known (a
+   person's practice, an event's person);
+4. in ONE transaction inserts the good rows, the rejects (file, line, reason) and a
+   ``loads`` record.  Any failure rolls everything back: the store is as it was.
+
+The same file (by SHA-256) loaded again into the same table is recognised and
+changes nothing.  Every file's report satisfies read = loaded + rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from commissioning.core.schema import (
+    DUCKDB_TYPES,
+    ICD10_PATTERN,
+    TABLES,
+    Column,
+    Table,
+    allowed_codes,
+)
+from commissioning.data.pseudonymise import key_fingerprint, nhs_number_valid, pseudonymise
+from commissioning.store.duckdb_store import get_info
+
+Progress = Callable[[str], None]
+RAW = "raw__"  # prefix of the untyped text columns while a file is checked
+
+
+class LoadError(Exception):
+    """A file cannot be loaded at all (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class FileReport:
+    file_name: str
+    table: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    already_loaded: bool = False
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_rejected
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to load, or rows already read by an adapter (``rows``)."""
+
+    path: Path
+    table: str
+    rows: pa.Table | None = None
+    source_format: str = "canonical"
+
+
+def table_for_file(path: Path) -> str:
+    """The canonical table a file is for, from its name (``activity.parquet``)."""
+    stem = path.name.split(".")[0]
+    if stem not in TABLES:
+        raise LoadError(
+            f"{path.name}: cannot tell which table this file is for. Name it after a table "
+            f"({', '.join(TABLES)}) or pass --table."
+        )
+    return stem
+
+
+def read_as_text(path: Path) -> pa.Table:
+    """Every column as text; nothing is interpreted yet."""
+    if not path.exists():
+        raise LoadError(f"{path}: no such file")
+    suffix = "".join(path.suffixes).lower()
+    if suffix.endswith(".parquet"):
+        table = pq.read_table(path)
+        cols = []
+        for name in table.column_names:
+            col = table[name]
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(col.type.value_type)
+            cols.append(col if pa.types.is_string(col.type) else pc.cast(col, pa.string()))
+        return pa.table(cols, names=table.column_names)
+    if suffix.endswith(".csv") or suffix.endswith(".csv.gz"):
+        try:
+            header = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
+        except pa.ArrowInvalid as exc:
+            raise LoadError(f"{path.name}: not a readable CSV file ({exc})") from exc
+        types = {name: pa.string() for name in header.column_names}
+        return pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=True, null_values=[""]
+            ),
+        )
+    raise LoadError(f"{path.name}: unknown file type; give a .csv or .parquet file")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _prepare(raw: pa.Table, table: Table, key: bytes, file_name: str) -> pa.Table:
+    """Check the columns, number the lines, pseudonymise the NHS number."""
+    wanted = [("nhs_number" if c == "person_id" else c) for c in table.column_names]
+    missing = [c for c in wanted if c not in raw.column_names]
+    if missing:
+        raise LoadError(
+            f"{file_name}: missing column(s) {', '.join(missing)} for table {table.name}. "
+            f"Expected columns: {', '.join(wanted)} (see docs/data-model.md)."
+        )
+    cols = {c: raw[c] for c in wanted}
+    n = raw.num_rows
+    cols["_line"] = pa.array(range(2, n + 2), pa.int64())
+    if "nhs_number" in cols:
+        # Hash each distinct number once: encode, pseudonymise the dictionary, take.
+        encoded = pc.dictionary_encode(cols.pop("nhs_number").combine_chunks())
+        distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+        pseudonyms = pa.array(pseudonymise(distinct, key), pa.string())
+        valid = pa.array(nhs_number_valid(distinct))
+        cols["person_id"] = pseudonyms.take(encoded.indices)
+        cols["_nhs_invalid"] = pc.invert(valid.take(encoded.indices).fill_null(False))
+        del encoded, distinct
+    else:
+        cols["_nhs_invalid"] = pa.array([False] * n)
+    return pa.table(cols)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _typed(col: Column) -> str:
+    raw = f"trim({_q(RAW + col.name)})"
+    if col.dtype == "string":
+        return f"nullif({raw}, '')"
+    return f"TRY_CAST(nullif({raw}, '') AS {DUCKDB_TYPES[col.dtype]})"
+
+
+def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
+    """(condition that flags a bad row, reason) for one column."""
+    raw = f"nullif(trim(s.{_q(RAW + col.name)}), '')"
+    typed = f"t.{_q(col.name)}"
+    checks: list[tuple[str, str]] = []
+    if col.name == "person_id":
+        return [("s._nhs_invalid", "nhs_number is missing or fails the modulus 11 check")]
+    if col.required:
+        checks.append((f"{raw} IS NULL", f"{col.name} is missing"))
+    if col.dtype != "string":
+        what = {
+            "date": "a date (YYYY-MM-DD)",
+            "integer": "a whole number",
+            "double": "a number",
+            "decimal": "an amount in pounds",
+        }[col.dtype]
+        checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name} is not {what}"))
+    codes = allowed_codes(table, col)
+    if codes:
+        listed = ", ".join(_lit(c) for c in codes)
+        checks.append(
+            (
+                f"{typed} IS NOT NULL AND {typed} NOT IN ({listed})",
+                f"{col.name} is not one of the allowed codes",
+            )
+        )
+    if col.minimum is not None:
+        checks.append((f"{typed} < {col.minimum}", f"{col.name} is below {col.minimum:g}"))
+    if col.maximum is not None:
+        checks.append((f"{typed} > {col.maximum}", f"{col.name} is above {col.maximum:g}"))
+    if col.name == "primary_diagnosis":
+        checks.append(
+            (
+                f"{typed} IS NOT NULL AND NOT regexp_matches({typed}, {_lit(ICD10_PATTERN)})",
+                "primary_diagnosis is not an ICD-10 code",
+            )
+        )
+    return checks
+
+
+def _reference_checks(table: Table) -> list[tuple[str, str]]:
+    checks = []
+    if table.name == "people":
+        checks.append(
+            (
+                "t.practice_code NOT IN (SELECT practice_code FROM gp_practices)",
+                "practice_code is not a known GP practice (load gp_practices first)",
+            )
+        )
+    if table.name == "gp_practices":
+        checks.append(
+            (
+                "t.place_code NOT IN (SELECT place_code FROM places)",
+                "place_code is not a known place (load places first)",
+            )
+        )
+    if "person_id" in table.column_names and table.name != "people":
+        checks.append(
+            (
+                "t.person_id IS NOT NULL AND t.person_id NOT IN (SELECT person_id FROM people)",
+                "the person is not in the people table (load people first)",
+            )
+        )
+    return checks
+
+
+def validation_sql(table: Table) -> str:
+    """SQL over ``staging`` giving typed columns, ``_line`` and ``_reason`` ('' if good)."""
+    typed = ",\n    ".join(
+        f"{_q(c.name)}" if c.name == "person_id" else f"{_typed(c)} AS {_q(c.name)}"
+        for c in table.columns
+    )
+    checks = [chk for c in table.columns for chk in _column_checks(table, c)]
+    checks += [(f"NOT coalesce(({cond}), TRUE)", reason) for cond, reason in table.checks]
+    checks += _reference_checks(table)
+    pk = ", ".join(f"t.{_q(k)}" for k in table.primary_key)
+    pk_match = " AND ".join(f"x.{_q(k)} = t.{_q(k)}" for k in table.primary_key)
+    checks.append(
+        (
+            f"row_number() OVER (PARTITION BY {pk} ORDER BY t._line) > 1",
+            "duplicate key: an earlier line of this file has the same "
+            + ", ".join(table.primary_key),
+        )
+    )
+    checks.append(
+        (
+            f"EXISTS (SELECT 1 FROM {table.name} x WHERE {pk_match})",
+            "already in the store (same " + ", ".join(table.primary_key) + ")",
+        )
+    )
+    reasons = ",\n      ".join(
+        f"CASE WHEN coalesce({cond}, FALSE) THEN {_lit(reason)} END" for cond, reason in checks
+    )
+    return f"""
+WITH t AS (
+  SELECT _line,
+    {typed}
+  FROM staging
+)
+SELECT t.*, concat_ws('; ',
+      {reasons}
+    ) AS _reason
+FROM t JOIN staging s USING (_line)
+"""
+
+
+def load_files(
+    con: duckdb.DuckDBPyConnection,
+    sources: Sequence[Source],
+    key: bytes,
+    on_progress: Progress | None = None,
+) -> list[FileReport]:
+    """Load files atomically: all of them, or (on any error) none of them."""
+    say = on_progress or (lambda _m: None)
+    _check_key(con, key)
+    order = {name: i for i, name in enumerate(TABLES)}
+    sources = sorted(sources, key=lambda s: order.get(s.table, len(order)))
+    reports: list[FileReport] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if get_info(con, "key_fingerprint") is None:
+            con.execute(
+                "INSERT INTO store_info VALUES ('key_fingerprint', ?)", [key_fingerprint(key)]
+            )
+        for src in sources:
+            reports.append(_load_one(con, src, key, say))
+        _failpoint("before_commit")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return reports
+
+
+def _check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    stored = get_info(con, "key_fingerprint")
+    if stored is not None and stored != key_fingerprint(key):
+        raise LoadError(
+            "this store was built with a different pseudonymisation key; the same person "
+            "would get a different pseudonym. Use the store's own key, or a new store."
+        )
+
+
+def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Progress) -> FileReport:
+    if src.table not in TABLES:
+        raise LoadError(
+            f"{src.path.name}: unknown table {src.table!r}; choose one of {', '.join(TABLES)}"
+        )
+    table = TABLES[src.table]
+    sha = file_sha256(src.path)
+    previous = con.execute(
+        "SELECT rows_read, rows_loaded, rows_rejected FROM loads "
+        "WHERE file_sha256 = ? AND table_name = ?",
+        [sha, table.name],
+    ).fetchone()
+    if previous is not None:
+        say(f"{src.path.name}: already loaded into {table.name}; nothing to do")
+        read, loaded, rejected = (int(v) for v in previous)
+        return FileReport(src.path.name, table.name, read, loaded, rejected, already_loaded=True)
+    say(f"{src.path.name}: reading")
+    raw = src.rows if src.rows is not None else read_as_text(src.path)
+    say(f"{src.path.name}: pseudonymising and checking {raw.num_rows:,} rows")
+    staged = _prepare(raw, table, key, src.path.name)
+    del raw
+    con.register(
+        "staging",
+        staged.rename_columns(
+            [c if c.startswith("_") or c == "person_id" else RAW + c for c in staged.column_names]
+        ),
+    )
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE validated AS {validation_sql(table)}")
+    finally:
+        con.unregister("staging")
+    cols = ", ".join(_q(c) for c in table.column_names)
+    load_id = uuid.uuid4().hex
+    say(f"{src.path.name}: writing to the store")
+    con.execute(
+        f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM validated "
+        "WHERE _reason = '' ORDER BY _line"
+    )
+    _failpoint(f"after_insert:{table.name}")
+    bad_cols = [c for c in staged.column_names if not c.startswith("_")]
+    con.register("staging_bad", staged.select(["_line", *bad_cols]))
+    try:
+        row_json = "json_object(" + ", ".join(f"{_lit(c)}, s.{_q(c)}" for c in bad_cols) + ")"
+        con.execute(
+            f"INSERT INTO rejects SELECT ?, ?, v._line, ?, v._reason, {row_json} "
+            "FROM validated v JOIN staging_bad s USING (_line) WHERE v._reason <> ''",
+            [load_id, src.path.name, table.name],
+        )
+    finally:
+        con.unregister("staging_bad")
+    counts = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE _reason = '') FROM validated"
+    ).fetchone()
+    assert counts is not None
+    read, loaded = int(counts[0]), int(counts[1])
+    con.execute("DROP TABLE validated")
+    con.execute(
+        "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            load_id,
+            datetime.now(UTC).replace(tzinfo=None),
+            src.path.name,
+            sha,
+            table.name,
+            src.source_format,
+            read,
+            loaded,
+            read - loaded,
+        ],
+    )
+    say(f"{src.path.name}: read {read:,}, loaded {loaded:,}, rejected {read - loaded:,}")
+    return FileReport(src.path.name, table.name, read, loaded, read - loaded)
+
+
+def _failpoint(name: str) -> None:
+    """Fault injection for the atomicity tests: ``COMMISSIONING_FAILPOINT=name[:pause]``.
+
+    With a pause the load sleeps there (inside the transaction) so a test can kill the
+    process; without one it raises.  Unset in normal use.
+    """
+    setting = os.environ.get("COMMISSIONING_FAILPOINT")
+    if not setting:
+        return
+    point, _, pause = setting.partition("@")
+    if point != name:
+        return
+    if pause:
+        print(f"failpoint {name}: pausing", flush=True)
+        time.sleep(float(pause))
+        return
+    raise RuntimeError(f"failpoint {name}")
+
+
+def rejects_summary(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple[str, ...]]:
+    """The most recent rejects: file, line, reason."""
+    rows = con.execute(
+        "SELECT file_name, line, reason FROM rejects ORDER BY file_name, line LIMIT ?", [limit]
+    ).fetchall()
+    return [tuple(str(v) for v in r) for r in rows]
+
+
+def reject_row(con: duckdb.DuckDBPyConnection, file_name: str, line: int) -> dict[str, object]:
+    row = con.execute(
+        "SELECT row_json FROM rejects WHERE file_name = ? AND line = ?", [file_name, line]
+    ).fetchone()
+    return {} if row is None else dict(json.loads(row[0]))

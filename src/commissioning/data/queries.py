@@ -1,0 +1,241 @@
+"""Core queries over the canonical tables, written once in Ibis (C4).
+
+Each function takes Ibis tables (bound to DuckDB, Spark or any SQL warehouse
+Ibis reaches) and returns an Ibis expression; nothing here knows which engine
+runs it.  The parity test runs them on DuckDB and on Spark and compares.
+
+Conventions: a *financial year* is named by the calendar year it starts in
+(2022 is 1 April 2022 to 31 March 2023); the *mid-year population* of a year is
+everyone registered and alive on 1 October of it; age is in completed years on
+that day, from year and month of birth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+Tables = Mapping[str, ir.Table]
+
+AGE_BANDS_5Y = tuple(range(0, 90, 5))  # 0-4 ... 85-89, then 90+
+
+
+def financial_year(date: ir.DateValue) -> ir.IntegerValue:
+    """Financial year a date falls in, named by the calendar year it starts in."""
+    return date.year() - (date.month() < 4).cast("int64")
+
+
+def mid_year_population(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """One row a person and year for everyone registered and alive on 1 October.
+
+    Columns: person_id, year, age_years, sex, imd_decile, practice_code, place_code.
+    """
+    people = tables["people"]
+    practices = tables["gp_practices"].select("practice_code", "place_code")
+    yrs = ibis.memtable({"year": list(years)}, schema={"year": "int64"})
+    j = people.cross_join(yrs)
+    census = ibis.date(j.year, 10, 1)
+    alive = (
+        (j.registration_date <= census)
+        & (j.deregistration_date.isnull() | (j.deregistration_date > census))
+        & (j.death_date.isnull() | (j.death_date > census))
+        & ((j.birth_year < j.year) | ((j.birth_year == j.year) & (j.birth_month <= 10)))
+    )
+    pop = j.filter(alive).mutate(
+        age_years=(j.year - j.birth_year - (j.birth_month > 10).cast("int64")),
+    )
+    pop = pop.select("person_id", "year", "age_years", "sex", "imd_decile", "practice_code")
+    return pop.join(practices, "practice_code")
+
+
+def activity_in_years(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Activity whose start date falls in the given financial years, with ``year``."""
+    act = tables["activity"]
+    act = act.mutate(year=financial_year(act.start_date))
+    return act.filter(act.year.isin(list(years)))
+
+
+def population_summary(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Mid-year population pooled over years: person-years and shares by age and sex."""
+    pop = mid_year_population(tables, years)
+    return pop.aggregate(
+        person_years=pop.count(),
+        aged_0_15=(pop.age_years <= 15).cast("int64").sum(),
+        aged_65_plus=(pop.age_years >= 65).cast("int64").sum(),
+        aged_85_plus=(pop.age_years >= 85).cast("int64").sum(),
+        male=(pop.sex == "M").cast("int64").sum(),
+    )
+
+
+def deaths_summary(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Deaths in the years (of registered people) and how many were in hospital."""
+    people = tables["people"]
+    d = people.filter(
+        people.death_date.notnull() & financial_year(people.death_date).isin(list(years))
+    )
+    return d.aggregate(
+        deaths=d.count(),
+        deaths_in_hospital=(d.place_of_death == "hospital").cast("int64").sum(),
+    )
+
+
+def prevalence(tables: Tables, years: Sequence[int], min_age: int = 0) -> ir.Table:
+    """People on each condition's register on 1 October, pooled over years.
+
+    Columns: condition_code, people (numerator), person_years (denominator of people
+    aged ``min_age`` and over).
+    """
+    pop = mid_year_population(tables, years)
+    pop = pop.filter(pop.age_years >= min_age)
+    cond = tables["conditions"]
+    j = pop.join(cond, "person_id")
+    j = j.filter(j.diagnosis_date <= ibis.date(j.year, 10, 1))
+    num = j.group_by("condition_code").aggregate(people=j.count())
+    den = pop.aggregate(person_years=pop.count())
+    return num.cross_join(den).order_by("condition_code")
+
+
+def multimorbidity_65_plus(
+    tables: Tables, years: Sequence[int], conditions: Sequence[str]
+) -> ir.Table:
+    """Among people 65 and over: how many have two or more of ``conditions``."""
+    pop = mid_year_population(tables, years)
+    pop = pop.filter(pop.age_years >= 65)
+    cond = tables["conditions"]
+    cond = cond.filter(cond.condition_code.isin(list(conditions)))
+    j = pop.join(cond, "person_id")
+    j = j.filter(j.diagnosis_date <= ibis.date(j.year, 10, 1))
+    counts = j.group_by(["person_id", "year"]).aggregate(n=j.count())
+    multi = counts.filter(counts.n >= 2)
+    two = multi.aggregate(two_or_more=multi.count())
+    den = pop.aggregate(person_years=pop.count())
+    return two.cross_join(den)
+
+
+def activity_by_point_of_delivery(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Events, units and cost by point of delivery, pooled over the years."""
+    act = activity_in_years(tables, years)
+    return (
+        act.group_by(["setting", "point_of_delivery"])
+        .aggregate(
+            events=act.count(),
+            units=act.units.sum(),
+            cost_gbp=act.cost_gbp.sum(),
+        )
+        .order_by("point_of_delivery")
+    )
+
+
+def activity_rates_by_place(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Events and spend per 1,000 mid-year population by place and setting."""
+    pop = mid_year_population(tables, years)
+    den = pop.group_by("place_code").aggregate(person_years=pop.count())
+    act = activity_in_years(tables, years)
+    people = tables["people"].select("person_id", "practice_code")
+    practices = tables["gp_practices"].select("practice_code", "place_code")
+    act = act.join(people, "person_id").join(practices, "practice_code")
+    num = act.group_by(["place_code", "setting"]).aggregate(
+        events=act.count(), cost_gbp=act.cost_gbp.sum()
+    )
+    j = num.join(den, "place_code")
+    return j.mutate(
+        events_per_1000=j.events * 1000.0 / j.person_years,
+        cost_per_head_gbp=j.cost_gbp.cast("float64") / j.person_years,
+    ).order_by(["place_code", "setting"])
+
+
+def emergency_readmissions(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Emergency admissions discharged alive, and how many were followed by another
+    emergency admission starting within 30 days of discharge."""
+    act = activity_in_years(tables, years)
+    em = act.filter(act.point_of_delivery == "emergency_admission").select(
+        "activity_id", "person_id", "start_date", "end_date"
+    )
+    people = tables["people"].select("person_id", "death_date")
+    idx = em.join(people, "person_id")
+    idx = idx.filter(idx.death_date.isnull() | (idx.death_date > idx.end_date))
+    nxt = tables["activity"]
+    nxt = nxt.filter(nxt.point_of_delivery == "emergency_admission").select(
+        person_id2=nxt.person_id, start2=nxt.start_date, id2=nxt.activity_id
+    )
+    pairs = idx.join(
+        nxt,
+        [
+            idx.person_id == nxt.person_id2,
+            nxt.start2 >= idx.end_date,
+            nxt.start2 <= idx.end_date + ibis.interval(days=30),
+            nxt.id2 != idx.activity_id,
+        ],
+    )
+    readmitted = pairs.select("activity_id").distinct().mutate(flag=ibis.literal(1))
+    flagged = idx.left_join(readmitted, "activity_id")
+    return flagged.aggregate(
+        index_admissions=flagged.count(), readmitted=flagged.flag.fill_null(0).sum()
+    )
+
+
+def person_costs(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Each mid-year person-year with their total cost in that year (0 if none)."""
+    pop = mid_year_population(tables, years)
+    act = activity_in_years(tables, years)
+    cost = act.group_by(["person_id", "year"]).aggregate(cost_gbp=act.cost_gbp.sum())
+    j = pop.left_join(cost, ["person_id", "year"])
+    return j.select(
+        pop.person_id,
+        pop.year,
+        pop.age_years,
+        cost_gbp=j.cost_gbp.fill_null(0).cast("float64"),
+    )
+
+
+def cost_concentration(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Share of spend used by the costliest 1% and 5% of person-years, within each year."""
+    pc = person_costs(tables, years)
+    ranked = pc.mutate(
+        rank=ibis.row_number().over(
+            group_by=pc.year, order_by=[ibis.desc(pc.cost_gbp), pc.person_id]
+        ),
+        n=pc.count().over(group_by=pc.year),
+    )
+    return ranked.aggregate(
+        total_gbp=ranked.cost_gbp.sum(),
+        top_1_gbp=(ranked.rank < ranked.n * 0.01).ifelse(ranked.cost_gbp, 0.0).sum(),
+        top_5_gbp=(ranked.rank < ranked.n * 0.05).ifelse(ranked.cost_gbp, 0.0).sum(),
+        person_years=ranked.count(),
+    )
+
+
+def emergency_admission_gradients(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Emergency admissions and person-years by age group and deprivation decile."""
+    pop = mid_year_population(tables, years)
+    act = activity_in_years(tables, years)
+    em = act.filter(act.point_of_delivery == "emergency_admission")
+    em = em.group_by(["person_id", "year"]).aggregate(admissions=em.count())
+    j = pop.left_join(em, ["person_id", "year"])
+    j = j.select(pop.age_years, pop.imd_decile, admissions=j.admissions.fill_null(0))
+    group = ibis.cases(
+        (j.age_years >= 85, "85+"),
+        ((j.age_years >= 20) & (j.age_years < 40), "20-39"),
+        else_="other",
+    )
+    g = j.mutate(age_group=group)
+    return (
+        g.group_by(["age_group", "imd_decile"])
+        .aggregate(admissions=g.admissions.sum(), person_years=g.count())
+        .order_by(["age_group", "imd_decile"])
+    )
+
+
+def proms_gain(tables: Tables) -> ir.Table:
+    """Mean EQ-5D index gain by procedure."""
+    p = tables["proms"]
+    return (
+        p.group_by("procedure")
+        .aggregate(
+            responses=p.count(),
+            mean_gain=(p.eq5d_index_post - p.eq5d_index_pre).mean(),
+        )
+        .order_by("procedure")
+    )

@@ -1,0 +1,2 @@
+"""Secure stage: settlement in exact money, risk and gain share, the append-only ledger and
+statements (C16)."""

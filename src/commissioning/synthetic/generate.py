@@ -1,0 +1,302 @@
+"""Generate a synthetic population as canonical tables (Arrow), and write it to files.
+
+``generate`` is pure: parameters in, tables out.  ``write`` puts the tables in a
+folder as Parquet (or CSV) with a manifest; the same seed gives the same bytes.
+People carry synthetic NHS numbers from the range reserved for testing (999...),
+valid by the modulus 11 check, so the loader pseudonymises them like real ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from commissioning.core.schema import PLACE_OF_DEATH_CODES, POINTS_OF_DELIVERY, TABLES
+from commissioning.synthetic import parameters as P
+from commissioning.synthetic.model import fitted_model
+from commissioning.synthetic.simulate import PROCEDURES, Buffers, DiagnosisMix, simulate
+from commissioning.synthetic.world import EPOCH, NEVER, People, World, build_world, day_number
+from commissioning.synthetic.world import draw_people as _draw_people
+
+Progress = Callable[[str], None]
+
+
+def synthetic_nhs_numbers(n: int, rng: np.random.Generator) -> npt.NDArray[np.str_]:
+    """``n`` distinct NHS numbers beginning with 9, valid by the modulus 11 check.
+
+    Numbers beginning 9 are never issued to patients in England (999 is the range
+    reserved for testing), so no synthetic person can share a real person's number.
+    """
+    body = 900_000_000 + rng.choice(100_000_000, size=int(n * 1.12) + 50, replace=False)
+    digits = (body[:, None] // 10 ** np.arange(8, -1, -1)) % 10
+    total = (digits * np.arange(10, 1, -1)).sum(axis=1)
+    check = (11 - total % 11) % 11
+    ok = check != 10
+    numbers = (body[ok] * 10 + check[ok])[:n]
+    if numbers.shape[0] < n:  # pragma: no cover - the 12% margin always suffices
+        raise ValueError("not enough synthetic NHS numbers")
+    return numbers.astype(str)
+
+
+def _dates(days: npt.NDArray[np.integer]) -> pa.Array:
+    mask = days >= NEVER
+    return pa.array(np.where(mask, 0, days).astype(np.int32), type=pa.date32(), mask=mask)
+
+
+def _coded(index: npt.NDArray[np.integer], values: list[str]) -> pa.Array:
+    """Dictionary-encoded strings (nulls where ``index`` is negative)."""
+    idx = pa.array(index.astype(np.int32), mask=index < 0)
+    return pa.DictionaryArray.from_arrays(idx, pa.array(values, pa.string()))
+
+
+def generate(
+    params: P.SyntheticParameters, on_progress: Progress | None = None
+) -> dict[str, pa.Table]:
+    """Draw the world, simulate every year and return the canonical tables."""
+    rng = np.random.default_rng(params.seed)
+    say = on_progress or (lambda _m: None)
+    say("fitting the model to national figures")
+    model = fitted_model()
+    world = build_world(rng, params)
+    horizon = day_number(params.first_year + params.years, 4, 1) - 1
+    say("drawing people")
+    people = _draw_people(rng, params, world, model, horizon)
+    buffers, mix = simulate(rng, params, world, people, model, say)
+    say("assembling tables")
+    nhs = synthetic_nhs_numbers(people.size, rng)
+    tables = {
+        "places": _places(params),
+        "gp_practices": _practices(world),
+        "people": _people(people, world, nhs),
+        "conditions": _conditions(people, model.conditions.codes, nhs),
+    }
+    activity, proms = _activity(rng, buffers, mix, world, nhs, params)
+    tables["activity"] = activity
+    tables["proms"] = proms
+    tables["experience"] = _experience(buffers, world, nhs)
+    tables["synthetic_person_year"] = _truth(buffers, nhs)
+    tables["synthetic_practice_effects"] = _practice_effects(world)
+    for name, table in tables.items():
+        expected = [("nhs_number" if c == "person_id" else c) for c in TABLES[name].column_names]
+        if table.column_names != expected:  # pragma: no cover - a programming error
+            raise AssertionError(f"{name}: {table.column_names} != {expected}")
+    return tables
+
+
+def _places(params: P.SyntheticParameters) -> pa.Table:
+    return pa.table(
+        {
+            "place_code": [p.place_code for p in params.places],
+            "place_name": [p.place_name for p in params.places],
+            "rurality": [p.rurality for p in params.places],
+            "is_home": pa.array([1] + [0] * (len(params.places) - 1), pa.int64()),
+        }
+    )
+
+
+def _practices(world: World) -> pa.Table:
+    return pa.table(
+        {
+            "practice_code": world.practice_codes,
+            "practice_name": world.practice_names,
+            "place_code": [world.places[i].place_code for i in world.practice_place],
+        }
+    )
+
+
+def _people(people: People, world: World, nhs: npt.NDArray[np.str_]) -> pa.Table:
+    birth = EPOCH + people.birth_day.astype("timedelta64[D]")
+    years = birth.astype("datetime64[Y]").astype(int) + 1970
+    months = birth.astype("datetime64[M]").astype(int) % 12 + 1
+    return pa.table(
+        {
+            "nhs_number": nhs,
+            "birth_year": pa.array(years, pa.int64()),
+            "birth_month": pa.array(months, pa.int64()),
+            "sex": _coded(np.where(people.male, 0, 1), ["M", "F"]),
+            "lsoa_code": _coded(people.area, world.area_codes),
+            "imd_decile": pa.array(world.area_decile[people.area], pa.int64()),
+            "practice_code": _coded(people.practice, world.practice_codes),
+            "registration_date": _dates(people.registration_day),
+            "deregistration_date": _dates(people.deregistration_day),
+            "death_date": _dates(people.death_day),
+            "place_of_death": _coded(
+                people.place_of_death.astype(np.int64), list(PLACE_OF_DEATH_CODES)
+            ),
+        }
+    )
+
+
+def _conditions(people: People, codes: tuple[str, ...], nhs: npt.NDArray[np.str_]) -> pa.Table:
+    exit_day = np.minimum(people.exit_day, NEVER - 1)
+    person, cond = np.nonzero(people.onset_day <= exit_day[:, None])
+    return pa.table(
+        {
+            "nhs_number": _coded(person, list(nhs)),
+            "condition_code": _coded(cond, list(codes)),
+            "diagnosis_date": _dates(people.onset_day[person, cond].astype(np.int64)),
+        }
+    )
+
+
+def _concat(parts: list[npt.NDArray[np.generic]]) -> npt.NDArray[np.generic]:
+    return np.concatenate(parts) if parts else np.array([])
+
+
+def _activity(
+    rng: np.random.Generator,
+    buffers: Buffers,
+    mix: DiagnosisMix,
+    world: World,
+    nhs: npt.NDArray[np.str_],
+    params: P.SyntheticParameters,
+) -> tuple[pa.Table, pa.Table]:
+    ev = {k: _concat(v) for k, v in buffers.events.items()}
+    order = np.lexsort((ev["person"], ev["start"]))
+    ev = {k: v[order] for k, v in ev.items()}
+    n = order.shape[0]
+    pods = list(POINTS_OF_DELIVERY)
+    settings = [POINTS_OF_DELIVERY[p] for p in pods]
+    ids = pc.binary_join_element_wise(
+        "S", pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.string()), ""
+    )
+    los = ev["los"].astype(np.int64)
+    activity = pa.table(
+        {
+            "activity_id": ids,
+            "nhs_number": _coded(ev["person"].astype(np.int64), list(nhs)),
+            "setting": _coded(ev["pod"].astype(np.int64), settings),
+            "point_of_delivery": _coded(ev["pod"].astype(np.int64), pods),
+            "provider_code": _coded(ev["provider"].astype(np.int64), world.providers()),
+            "start_date": _dates(ev["start"].astype(np.int64)),
+            "end_date": _dates(ev["end"].astype(np.int64)),
+            "los_days": pa.array(np.maximum(los, 0), pa.int64(), mask=los < 0),
+            "primary_diagnosis": _coded(ev["diagnosis"].astype(np.int64), mix.codes),
+            "procedure_code": _coded(ev["procedure"].astype(np.int64), list(PROCEDURES)),
+            "units": pa.array(ev["units"].astype(np.float64)),
+            "cost_gbp": pa.array(np.round(ev["cost_gbp"].astype(np.float64), 2)),
+        }
+    )
+    # PROMs: three in four joint replacements have a before-and-after questionnaire.
+    joint = np.flatnonzero(ev["procedure"] >= 0)
+    joint = joint[rng.random(joint.shape[0]) < P.PROMS_RESPONSE]
+    kinds = np.array(list(P.PROMS_PRE_MEAN))[ev["procedure"][joint]]
+    pre_mean = np.array([P.PROMS_PRE_MEAN[k] for k in kinds])
+    gain_mean = np.array([P.PROMS_GAIN_MEAN[k] for k in kinds])
+    person_place = _person_place(world, ev["provider"][joint])
+    shift = np.array([params.places[p].knee_gain_shift for p in person_place])
+    gain_mean = gain_mean + np.where(kinds == "knee_replacement", shift, 0.0)
+    pre = np.clip(rng.normal(pre_mean, 0.2), -0.594, 0.95)
+    post = np.clip(pre + rng.normal(gain_mean, P.PROMS_SD), -0.594, 1.0)
+    proms = pa.table(
+        {
+            "nhs_number": _coded(ev["person"][joint].astype(np.int64), list(nhs)),
+            "activity_id": ids.take(pa.array(joint)),
+            "procedure": pa.array(kinds.astype(str)),
+            "operation_date": _dates(ev["start"][joint].astype(np.int64)),
+            "eq5d_index_pre": pa.array(np.round(pre, 3)),
+            "eq5d_index_post": pa.array(np.round(post, 3)),
+        }
+    )
+    return activity, proms
+
+
+def _person_place(world: World, provider: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
+    """Place of a provider index (the tertiary centre counts as the home place)."""
+    place = provider // 4
+    return np.where(place >= len(world.places), 0, place).astype(np.intp)
+
+
+def _experience(buffers: Buffers, world: World, nhs: npt.NDArray[np.str_]) -> pa.Table:
+    ex = {k: _concat(v) for k, v in buffers.experience.items()}
+    n = ex["person"].shape[0]
+    return pa.table(
+        {
+            "nhs_number": _coded(ex["person"].astype(np.int64), list(nhs)),
+            "practice_code": _coded(ex["practice"].astype(np.int64), world.practice_codes),
+            "survey_date": _dates(ex["day"].astype(np.int64)),
+            "question_code": pa.array(["overall_experience"] * n, pa.string()),
+            "response": pa.array(ex["response"].astype(np.int64)),
+        }
+    )
+
+
+def _truth(buffers: Buffers, nhs: npt.NDArray[np.str_]) -> pa.Table:
+    tr = {k: _concat(v) for k, v in buffers.truth.items()}
+    return pa.table(
+        {
+            "nhs_number": _coded(tr["person"].astype(np.int64), list(nhs)),
+            "year": pa.array(tr["year"].astype(np.int64)),
+            "need_index": pa.array(np.round(tr["need"].astype(np.float64), 4)),
+            "expected_emergency_admissions": pa.array(np.round(tr["expected"].astype(float), 5)),
+            "p_emergency_admission": pa.array(np.round(tr["p"].astype(np.float64), 5)),
+        }
+    )
+
+
+def _practice_effects(world: World) -> pa.Table:
+    rows: dict[str, list[object]] = {
+        "practice_code": [],
+        "effect": [],
+        "multiplier": [],
+        "planted": [],
+    }
+    for effect, values in world.practice_style.items():
+        for i, code in enumerate(world.practice_codes):
+            rows["practice_code"].append(code)
+            rows["effect"].append(effect)
+            rows["multiplier"].append(round(float(values[i]), 4))
+            rows["planted"].append(int(world.practice_planted[effect][i]))
+    return pa.table(
+        rows,
+        schema=pa.schema(
+            [
+                ("practice_code", pa.string()),
+                ("effect", pa.string()),
+                ("multiplier", pa.float64()),
+                ("planted", pa.int64()),
+            ]
+        ),
+    )
+
+
+FileFormat = Literal["parquet", "csv"]
+
+
+def write(
+    tables: dict[str, pa.Table],
+    folder: Path,
+    params: P.SyntheticParameters,
+    file_format: FileFormat = "parquet",
+) -> dict[str, object]:
+    """Write each table to ``folder/<table>.<format>`` and a ``manifest.json``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, table in tables.items():
+        path = folder / f"{name}.{file_format}"
+        if file_format == "parquet":
+            pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
+        else:
+            pacsv.write_csv(table, path)
+        files[name] = {
+            "file": path.name,
+            "rows": table.num_rows,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
+    manifest = {
+        "generator": "commissioning synthetic population",
+        "parameters": json.loads(params.model_dump_json()),
+        "files": files,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
