@@ -121,6 +121,10 @@ def _person_key(meaning: str = "Keyed pseudonym of the person's NHS number") -> 
     return Column("person_id", "string", meaning)
 
 
+_BIRTH_MONTH_START = (
+    "TRY_CAST(concat(birth_year, '-', lpad(CAST(birth_month AS VARCHAR), 2, '0'), '-01') AS DATE)"
+)
+
 PLACES = Table(
     name="places",
     description="Places: the areas a commissioner plans for (for example an ICB sub-location "
@@ -189,7 +193,7 @@ PEOPLE = Table(
     primary_key=("person_id",),
     checks=(
         (
-            "registration_date >= make_date(birth_year, birth_month, 1)",
+            f"registration_date >= {_BIRTH_MONTH_START}",
             "registration_date is before the month of birth",
         ),
         (
@@ -197,7 +201,7 @@ PEOPLE = Table(
             "deregistration_date is before registration_date",
         ),
         (
-            "death_date IS NULL OR death_date >= make_date(birth_year, birth_month, 1)",
+            f"death_date IS NULL OR death_date >= {_BIRTH_MONTH_START}",
             "death_date is before the month of birth",
         ),
         (

@@ -34,8 +34,11 @@ def nhs_number_valid(values: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     Spaces are ignored (``943 476 5919`` is valid); anything else is invalid.
     """
     arr = np.asarray(values, dtype=object)
-    cleaned = np.array(["" if v is None else str(v).replace(" ", "") for v in arr], dtype="U10")
-    ok = np.char.isdigit(cleaned) & (np.char.str_len(cleaned) == 10)
+    cleaned = np.array(["" if v is None else str(v).replace(" ", "") for v in arr], dtype=object)
+    lengths = np.fromiter((len(v) for v in cleaned), dtype=np.int64, count=cleaned.shape[0])
+    ok = (lengths == 10) & np.fromiter(
+        (v.isascii() and v.isdigit() for v in cleaned), dtype=bool, count=cleaned.shape[0]
+    )
     digits = np.zeros((cleaned.shape[0], 10), dtype=np.int64)
     if ok.any():
         as_bytes = np.frombuffer(cleaned[ok].astype("S10").tobytes(), dtype=np.uint8)
