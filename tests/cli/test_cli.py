@@ -1,0 +1,98 @@
+"""The command line, end to end: real files, a real store, clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from commissioning.cli.main import app
+
+runner = CliRunner()
+
+
+def test_synth_load_status_and_rejects(tmp_path: Path) -> None:
+    data, store = tmp_path / "data", tmp_path / "s.duckdb"
+    result = runner.invoke(app, ["synth", "--people", "600", "--years", "1", "--out", str(data)])
+    assert result.exit_code == 0, result.output
+    assert (data / "activity.parquet").exists() and (data / "manifest.json").exists()
+    files = [str(p) for p in sorted(data.glob("*.parquet"))]
+    result = runner.invoke(app, ["load", "--demo", "--store", str(store), *files])
+    assert result.exit_code == 0, result.output
+    assert "people" in result.output
+    again = runner.invoke(app, ["load", "--demo", "--store", str(store), *files])
+    assert "already loaded into activity; nothing to do" in again.output
+    status = runner.invoke(app, ["status", "--store", str(store)])
+    assert status.exit_code == 0 and "activity" in status.output
+    assert runner.invoke(app, ["rejects", "--store", str(store)]).exit_code == 0
+
+
+def test_load_refuses_without_a_key(tmp_path: Path) -> None:
+    (tmp_path / "places.csv").write_text("place_code,place_name,rurality,is_home\nP,H,urban,1\n")
+    env = {k: v for k, v in os.environ.items() if k != "COMMISSIONING_PSEUDONYMISATION_KEY"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "commissioning.cli",
+            "load",
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            str(tmp_path / "places.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert "no pseudonymisation key" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "s.duckdb").exists()
+    env["COMMISSIONING_PSEUDONYMISATION_KEY"] = "a secret of enough length"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "commissioning.cli",
+            "load",
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            str(tmp_path / "places.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_user_mistakes_get_one_clear_line(tmp_path: Path) -> None:
+    missing = runner.invoke(
+        app, ["load", "--demo", "--store", str(tmp_path / "s.duckdb"), str(tmp_path / "nope.csv")]
+    )
+    assert missing.exit_code == 2
+    assert "cannot tell which table" in missing.output
+    odd = tmp_path / "people.txt"
+    odd.write_text("x")
+    result = runner.invoke(app, ["load", "--demo", "--store", str(tmp_path / "s.duckdb"), str(odd)])
+    assert result.exit_code == 2 and "unknown file type" in result.output
+    bad_config = tmp_path / "c.toml"
+    bad_config.write_text("[store]\npth = 'x'\n")
+    result = runner.invoke(app, ["status", "--config", str(bad_config)])
+    assert result.exit_code == 2 and "store.pth" in result.output
+
+
+def test_demo_writes_an_index_page(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["demo", "--out", str(tmp_path), "--people", "3000", "--years", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "index.html").read_text()
+    assert "Is the synthetic population believable?" in page
+    assert "<script src=" not in page and "http" not in page.split("<body>")[1]
+    assert (tmp_path / "calibration.csv").exists()
