@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -27,16 +28,45 @@ class TableBlock:
 
 
 @dataclass
+class FigureBlock:
+    """A chart: a Plotly figure, with a plain-language note on what it shows."""
+
+    figure: Any  # plotly.graph_objects.Figure
+    note: str = ""
+
+    def html(self) -> str:
+        return str(
+            self.figure.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                config={"displaylogo": False, "responsive": True},
+            )
+        )
+
+
+@dataclass
 class Section:
     title: str
     intro: str = ""
     tables: list[TableBlock] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[FigureBlock] = field(default_factory=list)
+
+
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
 
 
 def render_page(title: str, subtitle: str, sections: Sequence[Section]) -> str:
+    """A self-contained page: charts carry their library inline, so it opens offline."""
+    has_figures = any(s.figures for s in sections)
     return _env.get_template("page.html.j2").render(
-        title=title, subtitle=subtitle, sections=sections
+        title=title,
+        subtitle=subtitle,
+        sections=sections,
+        plotly_js=_plotly_js() if has_figures else "",
     )
 
 
