@@ -4,8 +4,8 @@ option, setting and calibration target is documented."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer
 from pydantic import BaseModel
@@ -21,10 +21,9 @@ def _read(name: str) -> str:
     return (DOCS / name).read_text(encoding="utf-8")
 
 
-def _commands() -> dict[str, click.Command]:
-    group = typer.main.get_command(app)
-    assert isinstance(group, click.Group)
-    return dict(group.commands)
+def _commands() -> dict[str, Any]:
+    """The sub-commands of the ``commissioning`` command, by name."""
+    return dict(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 
 
 def _setting_names(model: type[BaseModel], prefix: str = "") -> list[str]:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from commissioning.cli.config import ConfigError, load_settings, pseudonymisation_key
@@ -52,7 +53,7 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (ConfigError, LoadError, FileNotFoundError, ValueError) as exc:
-            console.print(f"[bold red]error:[/] {exc}")
+            console.print(f"[bold red]error:[/] {escape(str(exc))}")
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -60,12 +60,6 @@ def table_markdown(table: Table) -> str:
     """One table's reference: description, key, columns and row checks."""
     title = f"### `{table.name}`" + (" (synthetic only)" if table.synthetic_only else "")
     lines = [title, "", table.description, ""]
-    if table.synthetic_only:
-        lines += [
-            "*Synthetic only*: written by the synthetic population generator as ground "
-            "truth; never present in real data.",
-            "",
-        ]
     key = ", ".join(f"`{k}`" for k in table.primary_key)
     lines += [f"Primary key: {key}.", ""]
     lines += [
@@ -95,7 +89,7 @@ def points_of_delivery_markdown() -> str:
         "| --- | --- | --- |",
     ]
     for pod, setting in POINTS_OF_DELIVERY.items():
-        unit = UNITS_BY_POINT_OF_DELIVERY.get(pod, "events (1 a contact, attendance or spell)")
+        unit = UNITS_BY_POINT_OF_DELIVERY.get(pod, "events (1 for each)")
         lines.append(f"| `{pod}` | `{setting}` | {unit} |")
     return "\n".join(lines) + "\n"
 

@@ -348,7 +348,7 @@ SYNTHETIC_PERSON_YEAR = Table(
             "expected_emergency_admissions",
             "double",
             "Expected number of emergency admissions in the year (Poisson mean, for the "
-            "time the person was registered)",
+            "time the person was registered), before readmissions and end-of-life admissions",
             unit="admissions",
         ),
         Column(

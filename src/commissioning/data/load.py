@@ -98,6 +98,9 @@ def read_as_text(path: Path) -> pa.Table:
         cols = []
         for name in table.column_names:
             col = table[name]
+            if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
+                cols.append(col.unify_dictionaries())  # text already, stored compactly
+                continue
             if pa.types.is_dictionary(col.type):
                 col = col.cast(col.type.value_type)
             cols.append(col if pa.types.is_string(col.type) else pc.cast(col, pa.string()))
@@ -168,11 +171,11 @@ def _typed(col: Column) -> str:
 
 def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
     """(condition that flags a bad row, reason) for one column."""
-    raw = f"nullif(trim(s.{_q(RAW + col.name)}), '')"
+    raw = f"nullif(trim(t.{_q(RAW + col.name)}), '')"
     typed = f"t.{_q(col.name)}"
     checks: list[tuple[str, str]] = []
     if col.name == "person_id":
-        return [("s._nhs_invalid", "nhs_number is missing or fails the modulus 11 check")]
+        return [("t._nhs_invalid", "nhs_number is missing or fails the modulus 11 check")]
     if col.required:
         checks.append((f"{raw} IS NULL", f"{col.name} is missing"))
     if col.dtype != "string":
@@ -183,6 +186,14 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
             "decimal": "an amount in pounds",
         }[col.dtype]
         checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name} is not {what}"))
+        pattern = {"integer": r"^[+-]?[0-9]+$", "decimal": r"^[+-]?[0-9]*(\.[0-9]{0,2})?$"}
+        if col.dtype in pattern:  # TRY_CAST would round 1.5 to 2 and 1.005 to 1.01
+            checks.append(
+                (
+                    f"{raw} IS NOT NULL AND NOT regexp_matches({raw}, {_lit(pattern[col.dtype])})",
+                    f"{col.name} is not {what}",
+                )
+            )
     codes = allowed_codes(table, col)
     if codes:
         listed = ", ".join(_lit(c) for c in codes)
@@ -225,7 +236,8 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
     if "person_id" in table.column_names and table.name != "people":
         checks.append(
             (
-                "t.person_id IS NOT NULL AND t.person_id NOT IN (SELECT person_id FROM people)",
+                "t.person_id IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM people x WHERE x.person_id = t.person_id)",
                 "the person is not in the people table (load people first)",
             )
         )
@@ -233,10 +245,12 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
 
 
 def validation_sql(table: Table) -> str:
-    """SQL over ``staging`` giving typed columns, ``_line`` and ``_reason`` ('' if good)."""
+    """SQL over ``staging`` giving typed columns, ``_line`` and ``_reason`` ('' if good).
+
+    One pass: the typed values sit beside the raw text, so checks can use either.
+    """
     typed = ",\n    ".join(
-        f"{_q(c.name)}" if c.name == "person_id" else f"{_typed(c)} AS {_q(c.name)}"
-        for c in table.columns
+        f"{_typed(c)} AS {_q(c.name)}" for c in table.columns if c.name != "person_id"
     )
     checks = [chk for c in table.columns for chk in _column_checks(table, c)]
     checks += [(f"NOT coalesce(({cond}), TRUE)", reason) for cond, reason in table.checks]
@@ -259,16 +273,17 @@ def validation_sql(table: Table) -> str:
     reasons = ",\n      ".join(
         f"CASE WHEN coalesce({cond}, FALSE) THEN {_lit(reason)} END" for cond, reason in checks
     )
+    columns = ", ".join(f"t.{_q(c)}" for c in table.column_names)
     return f"""
 WITH t AS (
-  SELECT _line,
+  SELECT *,
     {typed}
   FROM staging
 )
-SELECT t.*, concat_ws('; ',
+SELECT t._line, {columns}, concat_ws('; ',
       {reasons}
     ) AS _reason
-FROM t JOIN staging s USING (_line)
+FROM t
 """
 
 

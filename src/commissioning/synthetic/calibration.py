@@ -48,7 +48,8 @@ class Target:
             lo, hi = self.bounds()
             return f"{lo:g} to {hi:g}"
         if self.kind == "points":
-            return f"±{self.tolerance:g} points"
+            unit = "point" if self.tolerance == 1 else "points"
+            return f"±{self.tolerance:g} {unit}"
         return f"±{float(self.tolerance) * 100:g}%"  # type: ignore[arg-type]
 
 
@@ -256,7 +257,7 @@ def _targets() -> tuple[Target, ...]:
             (45.0, 55.0),
             "range",
             "%",
-            "Wammes et al. (2018), BMJ Open 8:e020294 (high-cost users)",
+            "Wammes et al. (2018), BMJ Open 8:e023113 (high-cost users)",
         ),
         Target(
             "top_1_share",
@@ -265,7 +266,7 @@ def _targets() -> tuple[Target, ...]:
             (18.0, 28.0),
             "range",
             "%",
-            "Wammes et al. (2018), BMJ Open 8:e020294 (high-cost users)",
+            "Wammes et al. (2018), BMJ Open 8:e023113 (high-cost users)",
         ),
         Target(
             "proms_hip_gain",

@@ -54,9 +54,15 @@ def _dates(days: npt.NDArray[np.integer]) -> pa.Array:
 
 
 def _coded(index: npt.NDArray[np.integer], values: list[str]) -> pa.Array:
-    """Dictionary-encoded strings (nulls where ``index`` is negative)."""
-    idx = pa.array(index.astype(np.int32), mask=index < 0)
-    return pa.DictionaryArray.from_arrays(idx, pa.array(values, pa.string()))
+    """Dictionary-encoded strings (nulls where ``index`` is negative).
+
+    The dictionary is made unique and null slots point at entry 0, so the Parquet
+    writer never reads outside the dictionary: the bytes depend only on the data.
+    """
+    unique, remap = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
+    mask = index < 0
+    idx = np.where(mask, 0, remap[np.where(mask, 0, index)]).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(idx, mask=mask), pa.array(unique, pa.string()))
 
 
 def generate(
@@ -80,7 +86,7 @@ def generate(
         "people": _people(people, world, nhs),
         "conditions": _conditions(people, model.conditions.codes, nhs),
     }
-    activity, proms = _activity(rng, buffers, mix, world, nhs, params)
+    activity, proms = _activity(rng, buffers, mix, world, nhs, params, people.place)
     tables["activity"] = activity
     tables["proms"] = proms
     tables["experience"] = _experience(buffers, world, nhs)
@@ -160,6 +166,7 @@ def _activity(
     world: World,
     nhs: npt.NDArray[np.str_],
     params: P.SyntheticParameters,
+    person_place: npt.NDArray[np.integer],
 ) -> tuple[pa.Table, pa.Table]:
     ev = {k: _concat(v) for k, v in buffers.events.items()}
     order = np.lexsort((ev["person"], ev["start"]))
@@ -193,8 +200,9 @@ def _activity(
     kinds = np.array(list(P.PROMS_PRE_MEAN))[ev["procedure"][joint]]
     pre_mean = np.array([P.PROMS_PRE_MEAN[k] for k in kinds])
     gain_mean = np.array([P.PROMS_GAIN_MEAN[k] for k in kinds])
-    person_place = _person_place(world, ev["provider"][joint])
-    shift = np.array([params.places[p].knee_gain_shift for p in person_place])
+    # The place effect belongs to the patient's place, wherever the operation was done.
+    shift_by_place = np.array([p.knee_gain_shift for p in params.places])
+    shift = shift_by_place[person_place[ev["person"][joint]]]
     gain_mean = gain_mean + np.where(kinds == "knee_replacement", shift, 0.0)
     pre = np.clip(rng.normal(pre_mean, 0.2), -0.594, 0.95)
     post = np.clip(pre + rng.normal(gain_mean, P.PROMS_SD), -0.594, 1.0)
@@ -209,12 +217,6 @@ def _activity(
         }
     )
     return activity, proms
-
-
-def _person_place(world: World, provider: npt.NDArray[np.integer]) -> npt.NDArray[np.intp]:
-    """Place of a provider index (the tertiary centre counts as the home place)."""
-    place = provider // 4
-    return np.where(place >= len(world.places), 0, place).astype(np.intp)
 
 
 def _experience(buffers: Buffers, world: World, nhs: npt.NDArray[np.str_]) -> pa.Table:

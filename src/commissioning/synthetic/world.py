@@ -191,7 +191,14 @@ def draw_people(
         births_day.append(rng.integers(y0, y1, size=nb))
         movers_place.append(rng.choice(len(params.places), size=nm, p=shares))
         movers_day.append(rng.integers(y0, y1, size=nm))
-        movers_age.append(rng.choice(101, size=nm, p=young_adult) + rng.random(nm))
+        # Most people moving in are young adults; a quarter come as families of all ages.
+        family = rng.random(nm) < 0.25
+        ages = np.where(
+            family,
+            rng.choice(101, size=nm, p=national_age_weights()),
+            rng.choice(101, size=nm, p=young_adult),
+        )
+        movers_age.append(ages + rng.random(nm))
     b_place = np.concatenate(births_place)
     b_day = np.concatenate(births_day)
     m_place = np.concatenate(movers_place)
