@@ -53,16 +53,19 @@ def _dates(days: npt.NDArray[np.integer]) -> pa.Array:
     return pa.array(np.where(mask, 0, days).astype(np.int32), type=pa.date32(), mask=mask)
 
 
-def _coded(index: npt.NDArray[np.integer], values: list[str]) -> pa.Array:
+def _coded(index: npt.NDArray[np.integer], values: list[str] | npt.NDArray[np.str_]) -> pa.Array:
     """Dictionary-encoded strings (nulls where ``index`` is negative).
 
-    The dictionary is made unique and null slots point at entry 0, so the Parquet
-    writer never reads outside the dictionary: the bytes depend only on the data.
+    The dictionary holds only the values used, once each, and null slots point at
+    entry 0, so the Parquet writer never reads outside the dictionary: the bytes
+    depend only on the data.
     """
-    unique, remap = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
     mask = index < 0
-    idx = np.where(mask, 0, remap[np.where(mask, 0, index)]).astype(np.int32)
-    return pa.DictionaryArray.from_arrays(pa.array(idx, mask=mask), pa.array(unique, pa.string()))
+    used, inverse = np.unique(index[~mask], return_inverse=True)
+    text, remap = np.unique(np.asarray(values, dtype=object)[used].astype(str), return_inverse=True)
+    idx = np.zeros(index.shape[0], dtype=np.int32)
+    idx[~mask] = remap[inverse]
+    return pa.DictionaryArray.from_arrays(pa.array(idx, mask=mask), pa.array(text, pa.string()))
 
 
 def generate(
@@ -148,7 +151,7 @@ def _conditions(people: People, codes: tuple[str, ...], nhs: npt.NDArray[np.str_
     person, cond = np.nonzero(people.onset_day <= exit_day[:, None])
     return pa.table(
         {
-            "nhs_number": _coded(person, list(nhs)),
+            "nhs_number": _coded(person, nhs),
             "condition_code": _coded(cond, list(codes)),
             "diagnosis_date": _dates(people.onset_day[person, cond].astype(np.int64)),
         }
@@ -181,7 +184,7 @@ def _activity(
     activity = pa.table(
         {
             "activity_id": ids,
-            "nhs_number": _coded(ev["person"].astype(np.int64), list(nhs)),
+            "nhs_number": _coded(ev["person"].astype(np.int64), nhs),
             "setting": _coded(ev["pod"].astype(np.int64), settings),
             "point_of_delivery": _coded(ev["pod"].astype(np.int64), pods),
             "provider_code": _coded(ev["provider"].astype(np.int64), world.providers()),
@@ -208,7 +211,7 @@ def _activity(
     post = np.clip(pre + rng.normal(gain_mean, P.PROMS_SD), -0.594, 1.0)
     proms = pa.table(
         {
-            "nhs_number": _coded(ev["person"][joint].astype(np.int64), list(nhs)),
+            "nhs_number": _coded(ev["person"][joint].astype(np.int64), nhs),
             "activity_id": ids.take(pa.array(joint)),
             "procedure": pa.array(kinds.astype(str)),
             "operation_date": _dates(ev["start"][joint].astype(np.int64)),
@@ -224,7 +227,7 @@ def _experience(buffers: Buffers, world: World, nhs: npt.NDArray[np.str_]) -> pa
     n = ex["person"].shape[0]
     return pa.table(
         {
-            "nhs_number": _coded(ex["person"].astype(np.int64), list(nhs)),
+            "nhs_number": _coded(ex["person"].astype(np.int64), nhs),
             "practice_code": _coded(ex["practice"].astype(np.int64), world.practice_codes),
             "survey_date": _dates(ex["day"].astype(np.int64)),
             "question_code": pa.array(["overall_experience"] * n, pa.string()),
@@ -237,7 +240,7 @@ def _truth(buffers: Buffers, nhs: npt.NDArray[np.str_]) -> pa.Table:
     tr = {k: _concat(v) for k, v in buffers.truth.items()}
     return pa.table(
         {
-            "nhs_number": _coded(tr["person"].astype(np.int64), list(nhs)),
+            "nhs_number": _coded(tr["person"].astype(np.int64), nhs),
             "year": pa.array(tr["year"].astype(np.int64)),
             "need_index": pa.array(np.round(tr["need"].astype(np.float64), 4)),
             "expected_emergency_admissions": pa.array(np.round(tr["expected"].astype(float), 5)),
