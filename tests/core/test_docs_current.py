@@ -68,3 +68,14 @@ def test_every_calibration_target_is_in_the_synthetic_docs() -> None:
     text = _read("synthetic.md")
     missing = [t.label for t in TARGETS if t.label not in text]
     assert not missing, f"docs/synthetic.md does not list the calibration targets {missing}"
+
+
+def test_cli_reference_is_generated_from_the_cli() -> None:
+    from commissioning.cli.reference import END, START, cli_reference_markdown
+
+    text = _read("cli.md")
+    generated = text.split(START, 1)[1].split(END, 1)[0].strip()
+    assert generated == cli_reference_markdown().strip(), (
+        "docs/cli.md is out of date. From the repository's root folder run: .venv/bin/python "
+        '-c "from commissioning.cli.reference import write_cli_reference; write_cli_reference()"'
+    )

@@ -11,6 +11,8 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
+import ibis.expr.types as ir
 import pandas as pd
 
 from commissioning.data.load import Source, load_files, table_for_file
@@ -39,7 +41,7 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
     write(tables, data_dir, params)
     del tables
 
-    say("2/4 loading into the store (pseudonymised at the door, every row checked)")
+    say("2/8 loading into the store (pseudonymised at the door, every row checked)")
     store_path = out_dir / "commissioning.duckdb"
     for stale in (store_path, store_path.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
@@ -47,20 +49,27 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
     sources = [Source(p, table_for_file(p)) for p in sorted(data_dir.glob("*.parquet"))]
     reports = load_files(con, sources, DEMO_KEY, on_progress=lambda m: say(f"    {m}"))
 
-    say("3/4 calibration against national figures (measured from the store)")
+    say("3/8 calibration against national figures (measured from the store)")
     store_tables = ibis_tables(con)
     rows = compare(measure(store_tables, year_list))
     _write_calibration_csv(out_dir / "calibration.csv", rows)
     met = sum(r.met for r in rows)
     say(f"    {met} of {len(rows)} targets met")
 
-    say("4/4 activity and spend by place")
+    say("4/8 activity and spend by place")
     rates = activity_rates_by_place(store_tables, year_list).execute()
     rates.to_csv(out_dir / "activity_by_place.csv", index=False)
+
+    reports_written = _stage_reports(con, store_tables, out_dir, year_list, say)
 
     counts = table_counts(con)
     con.close()
     sections = [
+        Section(
+            "Reports",
+            "Each stage of the commissioning cycle, on this population.",
+            links=reports_written,
+        ),
         Section(
             "Data in the store",
             f"A synthetic population of {people:,} people registered at the start, in a home "
@@ -112,6 +121,35 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
     )
     say(f"reports written to {out_dir}")
     return index
+
+
+def _stage_reports(
+    con: duckdb.DuckDBPyConnection,
+    tables: dict[str, ir.Table],
+    out_dir: Path,
+    years: list[int],
+    say: Say,
+) -> list[tuple[str, str]]:
+    """Needs, indicators, benchmarking and contracts: each writes its own page."""
+    from commissioning.reports.benchmark_report import write_benchmark_report
+    from commissioning.reports.contract_report import run_contract_stage
+    from commissioning.reports.indicators_report import write_indicators_report
+    from commissioning.reports.needs_report import write_needs_report
+
+    links = []
+    say("5/8 needs assessment: prevalence, segments, risk stratification, programme budget")
+    page = write_needs_report(tables, out_dir, years)
+    links.append(("Needs assessment (population, prevalence, segments, risk, spend)", page.name))
+    say("6/8 outcome indicators and monitoring (SPC)")
+    page = write_indicators_report(tables, out_dir, years)
+    links.append(("Outcome indicators and statistical process control", page.name))
+    say("7/8 benchmarking against the most similar places")
+    page = write_benchmark_report(tables, out_dir, years)
+    links.append(("Benchmarking: peers, funnel plots, opportunity, practice variation", page.name))
+    say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
+    page = run_contract_stage(tables, con, out_dir, years, say)
+    links.append(("Outcome-based contracts: worked scenarios", page.name))
+    return links
 
 
 def _fmt(value: float) -> str:

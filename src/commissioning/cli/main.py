@@ -7,16 +7,19 @@ one-line error and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from commissioning.cli.config import ConfigError, load_settings, pseudonymisation_key
@@ -28,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 console = Console(stderr=True)
 out = Console()
@@ -60,12 +64,38 @@ def friendly_errors(func: F) -> F:
 
 
 def progress_printer() -> Callable[[str], None]:
+    """Timestamped progress lines on standard error."""
     start = time.perf_counter()
 
     def say(message: str) -> None:
-        console.print(f"[dim]{time.perf_counter() - start:7.1f}s[/] {message}")
+        console.print(f"[dim]{time.perf_counter() - start:7.1f}s[/] {escape(message)}")
 
     return say
+
+
+@contextlib.contextmanager
+def progress_bar(total_steps: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the numbered steps of a long job ("3/8 ..."), with each
+    message printed above it. On a terminal that is not interactive only the lines show."""
+    start = time.perf_counter()
+    with Progress(
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=total_steps)
+
+        def say(message: str) -> None:
+            step = re.match(r"^(\d+)/(\d+) (.*)", message)
+            if step:
+                bar.update(task, completed=int(step.group(1)) - 1, description=step.group(3)[:40])
+            bar.console.print(f"[dim]{time.perf_counter() - start:7.1f}s[/] {escape(message)}")
+
+        yield say
+        bar.update(task, completed=total_steps)
 
 
 @app.command()
@@ -248,9 +278,82 @@ def demo(
     check it against national figures, and write every report with an index page."""
     from commissioning.cli.demo import run_demo
 
-    index = run_demo(out_dir, people=people, years=years, seed=seed, say=progress_printer())
+    with progress_bar(8) as say:
+        index = run_demo(out_dir, people=people, years=years, seed=seed, say=say)
     out.print(f"Open {index} in a browser to see the reports.")
+
+
+def _mount_contracts() -> None:
+    from commissioning.cli.contract import contract_app
+
+    app.add_typer(contract_app, name="contract")
+
+
+_mount_contracts()
 
 
 def main() -> None:  # pragma: no cover - console script entry
     sys.exit(app())
+
+
+def _open_store_tables(store: Path | None, config: Path | None) -> tuple[Any, Any, list[int]]:
+    """An open store, its Ibis tables and the financial years its activity covers."""
+    from commissioning.store.duckdb_store import connect, data_years, ibis_tables
+
+    settings = load_settings(config)
+    path = store or settings.store.path
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path}: no store here yet; load data first (or run demo)")
+    con = connect(path)
+    years = data_years(con)
+    if not years:
+        raise ValueError(f"{path}: the store holds no activity yet; load data first")
+    return con, ibis_tables(con), years
+
+
+OutOption = Annotated[Path, typer.Option("--out", help="Folder to write the report to.")]
+
+
+@app.command()
+@friendly_errors
+def needs(
+    out_dir: OutOption = Path("out"), store: StoreOption = None, config: ConfigOption = None
+) -> None:
+    """Needs assessment: population, prevalence, segments, risk and spend by programme,
+    as one HTML report a commissioner can read (small numbers hidden)."""
+    from commissioning.reports.needs_report import write_needs_report
+
+    settings = load_settings(config)
+    _, tables, years = _open_store_tables(store, config)
+    page = write_needs_report(
+        tables, out_dir, years, suppression_threshold=settings.publication.suppression_threshold
+    )
+    out.print(f"Needs assessment written to {page}")
+
+
+@app.command()
+@friendly_errors
+def indicators(
+    out_dir: OutOption = Path("out"), store: StoreOption = None, config: ConfigOption = None
+) -> None:
+    """Outcome indicators for the home place with intervals, and SPC charts of the
+    quarterly series (HTML and CSV)."""
+    from commissioning.reports.indicators_report import write_indicators_report
+
+    _, tables, years = _open_store_tables(store, config)
+    page = write_indicators_report(tables, out_dir, years)
+    out.print(f"Indicators written to {page}")
+
+
+@app.command()
+@friendly_errors
+def benchmark(
+    out_dir: OutOption = Path("out"), store: StoreOption = None, config: ConfigOption = None
+) -> None:
+    """The home place against its most similar peers: funnel plots, ranked charts,
+    the opportunity in activity and pounds, and practice-level variation."""
+    from commissioning.reports.benchmark_report import write_benchmark_report
+
+    _, tables, years = _open_store_tables(store, config)
+    page = write_benchmark_report(tables, out_dir, years)
+    out.print(f"Benchmark written to {page}")

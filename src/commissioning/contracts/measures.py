@@ -1,0 +1,226 @@
+"""Outcome measures of the example contracts, measured on a cohort from the data (C23).
+
+Each function takes the cohort's person-years and the place's data
+(:class:`commissioning.contracts.cohort.PlaceData`) and returns the value of one measure in
+each financial year, named by the ``indicator_id`` the contract files use. Where the data
+hold the outcome itself (PROMs health gain, deaths at home, emergency bed days) the measure
+is direct; where they hold only a stand-in it is a **proxy**, said so in ``how``. A few
+outcomes are not in the data at all (carers' experience, paid employment, shared decision
+making); they are listed in :data:`NOT_IN_DATA` and a scenario settles them at the
+contract's baseline — they earn nothing until the provider's own return supplies them.
+
+Definitions are per financial year ``y`` over the cohort's person-years in ``y``
+(denominator ``n``); rates are per 1,000 person-years.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from commissioning.contracts.cohort import PlaceData
+from commissioning.population.codes import FALL_PREFIXES
+
+
+def _by_year(cohort: pd.DataFrame, flag: pd.Series) -> pd.Series:
+    return flag.groupby(cohort["year"]).mean().astype(float)
+
+
+def _events(data: PlaceData, cohort: pd.DataFrame, pods: tuple[str, ...]) -> pd.DataFrame:
+    ev = data.events[data.events["point_of_delivery"].isin(list(pods))]
+    return ev.merge(cohort[["person_id", "year"]], on=["person_id", "year"], how="inner")
+
+
+def _per_1000(cohort: pd.DataFrame, counts: pd.Series) -> pd.Series:
+    n = cohort.groupby("year").size()
+    return (counts.reindex(n.index, fill_value=0) * 1000.0 / n).astype(float)
+
+
+def _care_home_people(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    ev = _events(data, cohort, ("residential_care", "nursing_care"))
+    keys = set(zip(ev["person_id"], ev["year"], strict=True))
+    return pd.Series(
+        [(p, y) in keys for p, y in zip(cohort["person_id"], cohort["year"], strict=True)],
+        index=cohort.index,
+    )
+
+
+def not_in_care_home(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Share of person-years with no residential or nursing care placement in the year."""
+    return _by_year(cohort, ~_care_home_people(data, cohort))
+
+
+def emergency_admissions_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Emergency admissions per 1,000 person-years."""
+    return _per_1000(cohort, cohort.groupby("year")["emergency_admissions"].sum())
+
+
+def emergency_bed_days_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Bed days in emergency admissions per 1,000 person-years."""
+    return _per_1000(cohort, cohort.groupby("year")["emergency_bed_days"].sum())
+
+
+def seen_by_gp(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Share of person-years with at least one GP appointment."""
+    return _by_year(cohort, cohort["primary_care_events"] > 0)
+
+
+def no_emergency_admission(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Share of person-years with no emergency admission."""
+    return _by_year(cohort, cohort["emergency_admissions"] == 0)
+
+
+def no_ae_attendance(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Share of person-years with no A&E attendance."""
+    return _by_year(cohort, cohort["ae_events"] == 0)
+
+
+def repeat_ae(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Share of person-years with three or more A&E attendances."""
+    return _by_year(cohort, cohort["ae_events"] >= 3)
+
+
+def knee_gain(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Mean EQ-5D index gain of the cohort's knee replacements operated in the year."""
+    p = data.proms[data.proms["procedure"] == "knee_replacement"]
+    p = p.merge(cohort[["person_id", "year"]], on=["person_id", "year"], how="inner")
+    return p.groupby("year")["gain"].mean().astype(float)
+
+
+def msk_hospital_referral(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Share of person-years with a first outpatient attendance for a chapter-M diagnosis."""
+    ev = _events(data, cohort, ("outpatient_first",))
+    ev = ev[ev["primary_diagnosis"].fillna("").str.upper().str.startswith("M")]
+    keys = set(zip(ev["person_id"], ev["year"], strict=True))
+    flag = pd.Series(
+        [(p, y) in keys for p, y in zip(cohort["person_id"], cohort["year"], strict=True)],
+        index=cohort.index,
+    )
+    return _by_year(cohort, flag)
+
+
+def falls_admissions_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Emergency admissions with a fall (ICD-10 W00-W19) as primary diagnosis per 1,000."""
+    ev = _events(data, cohort, ("emergency_admission",))
+    dx = ev["primary_diagnosis"].fillna("").str.upper()
+    falls = ev[dx.str.startswith(FALL_PREFIXES)]
+    return _per_1000(cohort, falls.groupby("year").size())
+
+
+def care_home_admissions_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Residential or nursing placements starting in the year per 1,000 person-years."""
+    ev = _events(data, cohort, ("residential_care", "nursing_care"))
+    first = ev.sort_values("start_date").drop_duplicates(["person_id", "year"])
+    return _per_1000(cohort, first.groupby("year").size())
+
+
+def long_stays_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Emergency admissions of 21 days or more per 1,000 person-years."""
+    ev = _events(data, cohort, ("emergency_admission",))
+    long = ev[ev["los_days"].fillna(0) >= 21]
+    return _per_1000(cohort, long.groupby("year").size())
+
+
+def one_year_cancer_survival(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Of the cohort's people with cancer diagnosed in year y - 1, the share alive a year
+    (365 days) after diagnosis."""
+    c = data.cancer.merge(data.deaths[["person_id", "death_date"]], on="person_id", how="left")
+    dx = pd.to_datetime(c["diagnosis_date"])
+    c = c.assign(fy=dx.dt.year - (dx.dt.month < 4).astype(int))
+    died = pd.to_datetime(c["death_date"])
+    c = c.assign(alive=died.isna() | (died > dx + pd.Timedelta(days=365)))
+    ids = set(cohort["person_id"])
+    out = {}
+    for y in sorted(cohort["year"].unique()):
+        rows = c[(c["fy"] == y - 1) & c["person_id"].isin(ids)]
+        if len(rows):
+            out[int(y)] = float(rows["alive"].mean())
+    return pd.Series(out, dtype=float)
+
+
+def died_outside_hospital(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Of the cohort's deaths in the year, the share at home, in a care home or hospice."""
+    dead = cohort[cohort["died_in_year"] == 1][["person_id", "year"]]
+    d = dead.merge(data.deaths, on="person_id", how="inner")
+    flag = d["place_of_death"].isin(["home", "care_home", "hospice"])
+    return flag.groupby(d["year"]).mean().astype(float)
+
+
+def emergency_admissions_last_90_days(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+    """Emergency admissions in the 90 days before death per 1,000 of the cohort's deaths."""
+    dead = cohort[cohort["died_in_year"] == 1][["person_id", "year"]]
+    d = dead.merge(data.deaths[["person_id", "death_date"]], on="person_id", how="inner")
+    ev = data.events[data.events["point_of_delivery"] == "emergency_admission"]
+    j = ev[["person_id", "start_date"]].merge(d, on="person_id", how="inner")
+    start = pd.to_datetime(j["start_date"])
+    death = pd.to_datetime(j["death_date"])
+    window = (start <= death) & (start > death - pd.Timedelta(days=90))
+    counts = j[window].groupby("year").size()
+    deaths = d.groupby("year").size()
+    return (counts.reindex(deaths.index, fill_value=0) * 1000.0 / deaths).astype(float)
+
+
+Measurer = Callable[[PlaceData, pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
+class MeasureDefinition:
+    """How one contract measure is read from the data."""
+
+    indicator_id: str
+    how: str
+    proxy: bool
+    measure: Measurer
+
+
+def _d(indicator_id: str, fn: Measurer, proxy: bool, how: str = "") -> MeasureDefinition:
+    return MeasureDefinition(indicator_id, how or (fn.__doc__ or "").strip(), proxy, fn)
+
+
+#: The measures the example contracts pay on, by indicator id.
+MEASURES: dict[str, MeasureDefinition] = {
+    m.indicator_id: m
+    for m in (
+        _d("ld_settled_accommodation", not_in_care_home, True),
+        _d("ld_inpatient_rate", emergency_admissions_per_1000, True),
+        _d("ld_annual_health_check", seen_by_gp, True),
+        _d("sm_drop_out_12_weeks", repeat_ae, True),
+        _d("sm_no_representation_6_months", no_emergency_admission, True),
+        _d("sm_successful_completion", no_ae_attendance, True),
+        _d("knee_replacement_health_gain", knee_gain, False),
+        _d("msk_referrals_to_hospital", msk_hospital_referral, True),
+        _d("one_year_cancer_survival", one_year_cancer_survival, False),
+        _d("died_in_preferred_place", died_outside_hospital, True),
+        _d("emergency_admissions_last_90_days", emergency_admissions_last_90_days, False),
+        _d("emergency_bed_days_per_1000", emergency_bed_days_per_1000, False),
+        _d("home_91_days_after_reablement", not_in_care_home, True),
+        _d("falls_admissions_per_1000", falls_admissions_per_1000, False),
+        _d("permanent_care_home_admissions", care_home_admissions_per_1000, False),
+        _d("emergency_admissions_65_plus", emergency_admissions_per_1000, False),
+        _d("delayed_transfers", long_stays_per_1000, True),
+        _d("living_independently_1_year", not_in_care_home, True),
+    )
+}
+
+#: Outcomes the data do not hold: settled at the contract's baseline (nothing earned).
+NOT_IN_DATA: dict[str, str] = {
+    "ld_paid_employment_sustained": "employment is not recorded in health and care data",
+    "shared_decision_making": "needs a patient survey the data do not include",
+    "revision_within_5_years": "needs five years of follow-up after the operation",
+    "carer_experience": "needs a carers' survey the data do not include",
+}
+
+
+def measure_values(
+    indicator_ids: list[str], data: PlaceData, cohort: pd.DataFrame
+) -> dict[str, pd.Series]:
+    """Values by year of each measurable indicator in ``indicator_ids`` (others omitted)."""
+    out: dict[str, pd.Series] = {}
+    for ind in indicator_ids:
+        if ind in MEASURES:
+            s = MEASURES[ind].measure(data, cohort)
+            out[ind] = s[np.isfinite(s.to_numpy(dtype=float))] if len(s) else s
+    return out

@@ -1,0 +1,315 @@
+"""Ibis query builders for indicators: the records each indicator counts, written once.
+
+Every builder takes Ibis tables (DuckDB, Spark or any engine Ibis reaches) and returns an
+Ibis expression using portable operations only. The conventions are those of
+``commissioning.data.queries``: a financial year is named by the calendar year it starts
+in; the mid-year population of a year is everyone registered and alive on 1 October.
+
+A *record frame* has one row per counted record with columns ``person_id``,
+``record_date`` (the date that places it in a year, quarter or month), ``provider_code``
+(null where there is none), ``value`` (what a record adds: 1, a cost, an EQ-5D gain, days
+at home) and ``flag`` (whether it also meets a proportion's numerator condition).
+:func:`attach` adds the person's age on the record date, sex, practice and place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from commissioning.indicators.library import CodeList, Filter, Indicator, PopulationFilter
+
+Tables = Mapping[str, ir.Table]
+
+#: Bands of the 2013 European Standard Population: 0-4, 5-9, ..., 85-89, 90+.
+ESP_BANDS = 19
+#: Bands of the abridged life table: <1, 1-4, 5-9, ..., 85-89, 90+.
+LE_BANDS = 20
+CARE_HOME_PODS = ("residential_care", "nursing_care")
+HOSPITAL_PODS = ("emergency_admission", "elective_inpatient")
+RECORD_COLUMNS = ("person_id", "record_date", "provider_code", "value", "flag")
+
+
+def financial_year(date: ir.DateValue) -> ir.IntegerValue:
+    """Financial year a date falls in, named by the calendar year it starts in."""
+    return date.year() - (date.month() < 4).cast("int64")
+
+
+def period_start(date: ir.DateValue, by: str) -> ir.DateValue:
+    """First day of the quarter (financial quarters start in April, July, October,
+    January) or month a date falls in."""
+    if by == "quarter":
+        return ibis.date(date.year(), ((date.month() - 1) // 3) * 3 + 1, 1)
+    if by == "month":
+        return ibis.date(date.year(), date.month(), 1)
+    raise ValueError(f"by must be 'quarter' or 'month', got {by!r}")
+
+
+def esp_band(age: ir.IntegerValue) -> ir.IntegerValue:
+    """Index of the ESP2013 five-year band (0 for 0-4, ..., 18 for 90+)."""
+    return ibis.least(age // 5, ESP_BANDS - 1).cast("int64")
+
+
+def le_band(age: ir.IntegerValue) -> ir.IntegerValue:
+    """Index of the life-table band (0 for under 1, 1 for 1-4, 2 for 5-9, ..., 19 for 90+)."""
+    return ibis.cases(
+        (age < 1, 0), (age < 5, 1), else_=ibis.least(age // 5 + 1, LE_BANDS - 1)
+    ).cast("int64")
+
+
+def mid_year_population(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """One row a person and year for everyone registered and alive on 1 October.
+
+    Columns: person_id, year, age_years, and every other column of ``people`` and
+    ``gp_practices`` (so any person-level column can group the result).
+    """
+    people = tables["people"]
+    practices = tables["gp_practices"].select("practice_code", "place_code")
+    yrs = ibis.memtable({"year": list(years)}, schema={"year": "int64"})
+    j = people.cross_join(yrs)
+    census = ibis.date(j.year, 10, 1)
+    alive = (
+        (j.registration_date <= census)
+        & (j.deregistration_date.isnull() | (j.deregistration_date > census))
+        & (j.death_date.isnull() | (j.death_date > census))
+        & ((j.birth_year < j.year) | ((j.birth_year == j.year) & (j.birth_month <= 10)))
+    )
+    pop = j.filter(alive).mutate(
+        age_years=j.year - j.birth_year - (j.birth_month > 10).cast("int64")
+    )
+    return pop.join(practices, "practice_code")
+
+
+def population_condition(t: ir.Table, population: PopulationFilter | Filter) -> ir.BooleanValue:
+    """Age and sex limits of a population or filter, on a table with age_years and sex."""
+    cond: ir.BooleanValue = ibis.literal(True)
+    if population.age_min is not None:
+        cond = cond & (t.age_years >= population.age_min)
+    if population.age_max is not None:
+        cond = cond & (t.age_years <= population.age_max)
+    if population.sex is not None:
+        cond = cond & (t.sex == population.sex)
+    return cond
+
+
+def _diagnosis_condition(column: ir.StringValue, codes: CodeList) -> ir.BooleanValue:
+    cond: ir.BooleanValue = ibis.literal(False)
+    for prefix in codes.prefixes:
+        cond = cond | column.startswith(prefix)
+    return cond
+
+
+def _conditions(t: ir.Table, spec: Filter, codelists: Mapping[str, CodeList]) -> ir.BooleanValue:
+    """The non-age conditions of a filter, on its source table."""
+    cond: ir.BooleanValue = ibis.literal(True)
+    if spec.point_of_delivery:
+        cond = cond & t.point_of_delivery.isin(list(spec.point_of_delivery))
+    if spec.diagnosis_in:
+        cond = cond & _diagnosis_condition(
+            t.primary_diagnosis.fill_null(""), codelists[spec.diagnosis_in]
+        )
+    if spec.place_of_death_in:
+        cond = cond & t.place_of_death.isin(list(spec.place_of_death_in))
+    if spec.procedure:
+        cond = cond & (t.procedure == spec.procedure)
+    if spec.response_min is not None:
+        cond = cond & (t.response >= spec.response_min)
+    return cond
+
+
+def _source(tables: Tables, spec: Filter) -> tuple[ir.Table, ir.Value, ir.Value]:
+    """The source table of a filter, its record date and its provider code."""
+    null_provider = ibis.null().cast("string")
+    if spec.source == "activity":
+        t = tables["activity"]
+        return t, t.start_date, t.provider_code
+    if spec.source == "deaths":
+        t = tables["people"]
+        return t.filter(t.death_date.notnull()), t.death_date, null_provider
+    if spec.source == "proms":
+        act = tables["activity"].select("activity_id", "provider_code")
+        t = tables["proms"].left_join(act, "activity_id")
+        return t, t.operation_date, t.provider_code
+    t = tables["experience"]
+    return t, t.survey_date, null_provider
+
+
+def _value(t: ir.Table, spec: Filter) -> ir.FloatingValue:
+    if spec.value == "count":
+        return ibis.literal(1.0)
+    if spec.value == "eq5d_gain":
+        return (t.eq5d_index_post - t.eq5d_index_pre).cast("float64")
+    return t[spec.value].cast("float64").fill_null(0.0)
+
+
+def filter_records(
+    tables: Tables,
+    spec: Filter,
+    codelists: Mapping[str, CodeList],
+    flag_spec: Filter | None = None,
+) -> ir.Table:
+    """Records meeting ``spec``; ``flag`` marks those also meeting ``flag_spec``."""
+    t, date, provider = _source(tables, spec)
+    t = t.mutate(_record_date=date, _provider=provider)
+    t = t.filter(_conditions(t, spec, codelists))
+    flag = _conditions(t, flag_spec, codelists) if flag_spec is not None else ibis.literal(True)
+    return t.select(
+        person_id=t.person_id,
+        record_date=t._record_date.cast("date"),
+        provider_code=t._provider.cast("string"),
+        value=_value(t, spec),
+        flag=flag,
+    )
+
+
+def _emergency_discharges(tables: Tables) -> ir.Table:
+    act = tables["activity"]
+    em = act.filter(act.point_of_delivery == "emergency_admission")
+    people = tables["people"].select("person_id", "death_date")
+    em = em.join(people, "person_id")
+    return em.filter(em.death_date.isnull() | (em.death_date > em.end_date))
+
+
+def readmission_30_days(tables: Tables) -> ir.Table:
+    """Emergency admissions discharged alive (record date: discharge); ``flag`` when
+    another emergency admission starts within 30 days of discharge (NHS OF 3b style)."""
+    idx = _emergency_discharges(tables).select(
+        "activity_id", "person_id", "start_date", "end_date", "provider_code"
+    )
+    act = tables["activity"]
+    nxt = act.filter(act.point_of_delivery == "emergency_admission").select(
+        person_id2=act.person_id, start2=act.start_date, id2=act.activity_id
+    )
+    pairs = idx.join(
+        nxt,
+        [
+            idx.person_id == nxt.person_id2,
+            nxt.start2 >= idx.end_date,
+            nxt.start2 <= idx.end_date + ibis.interval(days=30),
+            nxt.id2 != idx.activity_id,
+        ],
+    )
+    hit = pairs.select(hit_id=pairs.activity_id).distinct()
+    j = idx.left_join(hit, idx.activity_id == hit.hit_id)
+    return j.select(
+        person_id=j.person_id,
+        record_date=j.end_date,
+        provider_code=j.provider_code,
+        value=ibis.literal(1.0),
+        flag=j.hit_id.notnull(),
+    )
+
+
+def at_home_91_days(tables: Tables) -> ir.Table:
+    """Emergency discharges alive; ``flag`` when alive and not in a care home placement
+    91 days after discharge (approximating NHS OF 3.6.i / ASCOF 2B(1))."""
+    idx = _emergency_discharges(tables).select(
+        "activity_id", "person_id", "end_date", "provider_code", "death_date"
+    )
+    idx = idx.mutate(day_91=idx.end_date + ibis.interval(days=91))
+    act = tables["activity"]
+    care = act.filter(act.point_of_delivery.isin(list(CARE_HOME_PODS))).select(
+        person_id2=act.person_id, care_start=act.start_date, care_end=act.end_date
+    )
+    in_care = idx.join(
+        care,
+        [
+            idx.person_id == care.person_id2,
+            care.care_start <= idx.day_91,
+            care.care_end >= idx.day_91,
+        ],
+    )
+    hit = in_care.select(care_id=in_care.activity_id).distinct()
+    j = idx.left_join(hit, idx.activity_id == hit.care_id)
+    alive = j.death_date.isnull() | (j.death_date > j.day_91)
+    return j.select(
+        person_id=j.person_id,
+        record_date=j.end_date,
+        provider_code=j.provider_code,
+        value=ibis.literal(1.0),
+        flag=alive & j.care_id.isnull(),
+    )
+
+
+def _overlap_days(frame: ir.Table, tables: Tables, pods: Sequence[str], name: str) -> ir.Table:
+    """Days of stays of ``pods`` inside each person-year window [window_start, window_end)."""
+    act = tables["activity"]
+    stays = act.filter(act.point_of_delivery.isin(list(pods))).select(
+        p2=act.person_id, s_start=act.start_date, s_end=act.end_date
+    )
+    j = frame.join(
+        stays,
+        [
+            frame.person_id == stays.p2,
+            stays.s_start < frame.window_end,
+            stays.s_end > frame.window_start,
+        ],
+    )
+    days = ibis.least(j.s_end, j.window_end).delta(
+        ibis.greatest(j.s_start, j.window_start), unit="day"
+    )
+    j = j.mutate(_days=days)
+    return j.group_by(["person_id", "year"]).aggregate(**{name: j._days.sum()})
+
+
+def days_at_home(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """One record per mid-year person-year: days in the financial year alive, registered
+    and neither in hospital (emergency or elective inpatient stays) nor in a care home."""
+    pop = mid_year_population(tables, years)
+    start = ibis.greatest(ibis.date(pop.year, 4, 1), pop.registration_date)
+    far = ibis.date(9999, 12, 31)
+    end = ibis.least(
+        ibis.date(pop.year + 1, 4, 1),
+        pop.death_date.fill_null(far),
+        pop.deregistration_date.fill_null(far),
+    )
+    frame = pop.mutate(window_start=start, window_end=end)
+    # (mutate then select: a select with new columns straight off a join cannot be joined)
+    frame = frame.select("person_id", "year", "window_start", "window_end")
+    hosp = _overlap_days(frame, tables, HOSPITAL_PODS, "hospital_days")
+    care = _overlap_days(frame, tables, CARE_HOME_PODS, "care_days")
+    j = frame.left_join(hosp, ["person_id", "year"]).left_join(care, ["person_id", "year"])
+    alive = j.window_end.delta(j.window_start, unit="day")
+    away = j.hospital_days.fill_null(0) + j.care_days.fill_null(0)
+    return j.select(
+        person_id=j.person_id,
+        record_date=ibis.date(j.year, 10, 1),
+        provider_code=ibis.null().cast("string"),
+        value=ibis.greatest(alive - away, 0).cast("float64"),
+        flag=ibis.literal(True),
+    )
+
+
+def records(
+    tables: Tables, indicator: Indicator, years: Sequence[int], codelists: Mapping[str, CodeList]
+) -> ir.Table:
+    """The record frame of an indicator (before age limits and the choice of years)."""
+    comp = indicator.computation
+    if comp == "readmission_30_days":
+        return readmission_30_days(tables)
+    if comp == "at_home_91_days":
+        return at_home_91_days(tables)
+    if comp == "days_at_home":
+        return days_at_home(tables, years)
+    if comp == "life_expectancy":
+        return filter_records(tables, Filter(source="deaths"), codelists)
+    if indicator.measure == "proportion":
+        assert indicator.denominator is not None
+        return filter_records(tables, indicator.denominator, codelists, indicator.numerator)
+    assert indicator.numerator is not None
+    return filter_records(tables, indicator.numerator, codelists)
+
+
+def attach(tables: Tables, frame: ir.Table, years: Sequence[int]) -> ir.Table:
+    """Records in ``years`` with year, age on the record date, the person's columns and
+    their practice's place."""
+    people = tables["people"]
+    practices = tables["gp_practices"].select("practice_code", "place_code")
+    keep = [c for c in people.columns if c not in ("death_date",)]
+    j = frame.join(people.select(*keep), "person_id").join(practices, "practice_code")
+    j = j.mutate(year=financial_year(j.record_date))
+    j = j.filter(j.year.isin(list(years)))
+    before_birthday = (j.record_date.month() < j.birth_month).cast("int64")
+    return j.mutate(age_years=j.record_date.year() - j.birth_year - before_birthday)

@@ -1,0 +1,324 @@
+"""The benchmarking page (C10): similar places, funnel plots, ranked charts with
+intervals, the opportunity in activity and pounds, and practice variation in the home
+place.
+
+Writes ``benchmark.html`` and CSVs for analysts (``peers.csv``, ``comparison.csv``,
+``opportunity.csv``, ``practice_variation.csv``) into ``out_dir``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import ibis.expr.types as ir
+import pandas as pd
+import plotly.graph_objects as go
+
+from commissioning.benchmarking.compare import (
+    PeerComparison,
+    cost_per_event,
+    opportunity,
+    peer_comparison,
+    practice_variation,
+)
+from commissioning.benchmarking.peers import (
+    FEATURE_LABELS,
+    FEATURES,
+    place_profiles,
+    similar_places,
+)
+from commissioning.benchmarking.peers import home_place as find_home_place
+from commissioning.indicators.library import Library, default_library
+from commissioning.indicators.stats import FunnelPlot
+from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
+from commissioning.reports.indicators_report import fmt, published, value_with_interval
+
+Tables = Mapping[str, ir.Table]
+
+BENCHMARK_INDICATORS = (
+    "emergency_admissions",
+    "ae_attendances",
+    "gp_appointments",
+    "outpatient_first",
+    "elective_admissions",
+    "acsc_chronic_admissions",
+    "readmission_30_days",
+)
+PRACTICE_INDICATORS = ("outpatient_first", "emergency_admissions")
+HOME_COLOUR, PEER_COLOUR = "#005eb8", "#768692"
+
+
+def funnel_figure(
+    fp: FunnelPlot,
+    labels: Sequence[str],
+    home: str,
+    title: str,
+    x_title: str,
+    y_title: str,
+    hidden: Sequence[bool],
+    multiplier: float = 1.0,
+) -> go.Figure:
+    """Points with their 95% and 99.8% limits, sorted by denominator; suppressed hidden."""
+    pts = fp.points.assign(label=list(labels), hidden=list(hidden))
+    order = pts.sort_values("denominator")
+    fig = go.Figure()
+    for col, name, dash in (
+        ("upper_99_8", "99.8% limits", "dash"),
+        ("lower_99_8", None, "dash"),
+        ("upper_95", "95% limits", "dot"),
+        ("lower_95", None, "dot"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=order["denominator"],
+                y=order[col],
+                mode="lines",
+                name=name or col,
+                showlegend=name is not None,
+                line={"color": "#425563", "dash": dash, "width": 1},
+            )
+        )
+    fig.add_hline(y=float(fp.target * multiplier), line={"color": "#231f20", "width": 1})
+    shown = pts[~pts["hidden"]]
+    colours = [HOME_COLOUR if lab == home else PEER_COLOUR for lab in shown["label"]]
+    fig.add_trace(
+        go.Scatter(
+            x=shown["denominator"],
+            y=shown["value"],
+            mode="markers+text",
+            text=shown["label"],
+            textposition="top center",
+            name="Units",
+            marker={"color": colours, "size": 10},
+        )
+    )
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=420)
+    return fig
+
+
+def ranked_figure(table: pd.DataFrame, label: str, title: str, unit: str) -> go.Figure:
+    """Horizontal bars in rank order with 95% intervals; the home place highlighted."""
+    t = table[~table["suppressed"].astype(bool)].sort_values("value")
+    colours = [HOME_COLOUR if h else PEER_COLOUR for h in t["is_home"]]
+    fig = go.Figure(
+        go.Bar(
+            x=t["value"],
+            y=t[label],
+            orientation="h",
+            marker={"color": colours},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": t["upper"] - t["value"],
+                "arrayminus": t["value"] - t["lower"],
+            },
+        )
+    )
+    fig.update_layout(title=title, xaxis_title=unit, height=80 + 32 * len(t), showlegend=False)
+    return fig
+
+
+def _comparison_section(pc: PeerComparison, opp: pd.DataFrame) -> Section:
+    ind, t = pc.indicator, pc.table
+    figures = [
+        FigureBlock(
+            ranked_figure(t, "place_code", f"{ind.title}: home place and peers", ind.unit),
+            note=f"Bars are values ({ind.unit}) with 95% confidence intervals; the home place "
+            "is in blue. Overlapping intervals mean the difference may be chance.",
+        )
+    ]
+    if pc.funnel is not None:
+        ratio = "expected" in t.columns
+        figures.append(
+            FigureBlock(
+                funnel_figure(
+                    pc.funnel,
+                    list(t["place_code"]),
+                    pc.home_place,
+                    f"{ind.title}: funnel plot",
+                    "Expected events" if ratio else "Denominator",
+                    "Observed / expected (age-sex standardised)" if ratio else ind.unit,
+                    list(t["suppressed"].astype(bool)),
+                    pc.funnel_multiplier,
+                ),
+                note="Each point is a place. Points outside the dotted (95%) or dashed (99.8%) "
+                "limits differ from the average by more than chance would explain"
+                + (
+                    "; limits are widened for over-dispersion (the places vary more than "
+                    "chance alone allows)."
+                    if pc.funnel.overdispersion_adjusted
+                    else "."
+                ),
+            )
+        )
+    rows = []
+    for _, r in opp.iterrows():
+        rows.append(
+            [
+                r["benchmark"],
+                fmt(r["benchmark_value"], ind.unit),
+                fmt(r["home_value"], ind.unit),
+                fmt(r["opportunity_events"]),
+                fmt(r["opportunity_gbp"], "£"),
+                r["peers_used"],
+            ]
+        )
+    tables = [
+        TableBlock(
+            f"{ind.title}: opportunity",
+            [
+                "Benchmark",
+                f"Benchmark ({ind.unit})",
+                f"Home ({ind.unit})",
+                "Events a year",
+                "£ a year",
+                "Peers used",
+            ],
+            rows,
+            note="Events (and pounds at the home place's cost per event) if the home place "
+            "matched the benchmark, per year. The best five are partly there by chance: "
+            "read with the over-dispersed funnel. Negative: the home place already does better.",
+        )
+    ]
+    return Section(title=ind.title, intro=ind.description, tables=tables, figures=figures)
+
+
+def write_benchmark_report(
+    tables: Tables,
+    out_dir: Path,
+    years: Sequence[int],
+    home_place: str | None = None,
+    *,
+    indicators: Sequence[str] = BENCHMARK_INDICATORS,
+    practice_indicators: Sequence[str] = PRACTICE_INDICATORS,
+    peers: int = 10,
+    overdispersion: bool = True,
+    library: Library | None = None,
+) -> Path:
+    """Write ``benchmark.html`` and the analysts' CSVs into ``out_dir``; return the page."""
+    lib = library or default_library()
+    years = list(years)
+    home = home_place or find_home_place(tables)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n_years = len(years)
+
+    profiles = place_profiles(tables, years)
+    similar = similar_places(profiles, home, n=peers)
+    similar.to_csv(out_dir / "peers.csv", index=False)
+    home_row = profiles[profiles["place_code"] == home]
+    peer_rows = [
+        [r["place_name"], str(r["rank"]), f"{r['distance']:.2f}", *[fmt(r[f]) for f in FEATURES]]
+        for _, r in similar.iterrows()
+    ]
+    peer_rows.insert(
+        0,
+        [
+            f"{home_row['place_name'].iloc[0]} (home)",
+            "-",
+            "-",
+            *[fmt(home_row[f].iloc[0]) for f in FEATURES],
+        ],
+    )
+    sections = [
+        Section(
+            title="Similar places",
+            intro="Peers are the places nearest to the home place on age structure, deprivation "
+            "and rurality: each measure is scaled to a z-score across places, and the distance "
+            "is the Euclidean distance between z-scores (as in the NHS RightCare and CIPFA "
+            "nearest-neighbour groups).",
+            tables=[
+                TableBlock(
+                    "Peers, nearest first",
+                    ["Place", "Rank", "Distance", *[FEATURE_LABELS[f] for f in FEATURES]],
+                    peer_rows,
+                )
+            ],
+        )
+    ]
+    comparisons, opps = [], []
+    peer_codes = list(similar["place_code"])
+    for ind_id in indicators:
+        pc = peer_comparison(
+            tables, ind_id, years, home, peer_codes, overdispersion=overdispersion, library=lib
+        )
+        cost = cost_per_event(tables, pc.indicator, years, home, library=lib)
+        opp = opportunity(pc, cost)
+        # opportunity per year: the numerator pools the years
+        opp["opportunity_events"] = opp["opportunity_events"] / n_years
+        opp["opportunity_gbp"] = opp["opportunity_gbp"] / n_years
+        comparisons.append(pc.table.assign(home_place=home))
+        opps.append(opp)
+        sections.append(_comparison_section(pc, opp))
+    pd.concat([published(c) for c in comparisons], ignore_index=True).to_csv(
+        out_dir / "comparison.csv", index=False
+    )
+    pd.concat(opps, ignore_index=True).to_csv(out_dir / "opportunity.csv", index=False)
+
+    variation = []
+    for ind_id in practice_indicators:
+        ind = lib.get(ind_id)
+        table, fp = practice_variation(tables, ind_id, home, years, library=lib)
+        variation.append(table)
+        rows, flags = [], []
+        for _, r in table.iterrows():
+            value, interval = value_with_interval(r, ind.unit)
+            hidden = bool(r["suppressed"])
+            ratio = (
+                "-"
+                if hidden or "ratio" not in r
+                else f"{r['ratio']:.2f} ({r['ratio_lower']:.2f} to {r['ratio_upper']:.2f})"
+            )
+            rows.append(
+                [r["practice_name"], value, interval, ratio, "-" if hidden else r["classification"]]
+            )
+            flags.append("miss" if "99.8" in r["classification"] and not hidden else "")
+        sections.append(
+            Section(
+                title=f"Practices in {home}: {ind.title.lower()}",
+                intro="Each practice against all practices, indirectly standardised for age "
+                "and sex: the ratio of observed to expected events (1 is as expected).",
+                tables=[
+                    TableBlock(
+                        f"{ind.title} by practice",
+                        [
+                            "Practice",
+                            f"Value ({ind.unit})",
+                            "95% interval",
+                            "Observed / expected (95% interval)",
+                            "Funnel",
+                        ],
+                        rows,
+                        flags=flags,
+                        note="Highlighted rows are outside the 99.8% limits.",
+                    )
+                ],
+                figures=[
+                    FigureBlock(
+                        funnel_figure(
+                            fp,
+                            list(table["practice_code"]),
+                            "",
+                            f"{ind.title}: practices",
+                            "Expected events",
+                            "Observed / expected",
+                            list(table["suppressed"].astype(bool)),
+                        ),
+                        note="Each point is a practice; outside the dashed lines (99.8%) is "
+                        "very unlikely to be chance.",
+                    )
+                ],
+            )
+        )
+    if variation:
+        pd.concat([published(v) for v in variation], ignore_index=True).to_csv(
+            out_dir / "practice_variation.csv", index=False
+        )
+    first, last = min(years), max(years)
+    return write_page(
+        out_dir / "benchmark.html",
+        "Benchmarking and unwarranted variation",
+        f"{home} and its most similar places, financial years {first} to {last}",
+        sections,
+    )

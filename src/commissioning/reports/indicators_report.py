@@ -1,0 +1,276 @@
+"""The indicators page (C9, C18): every library indicator for the home place, with its
+interval, tier, polarity and unit, and SPC charts of a few quarterly series.
+
+Writes ``indicators.html`` (self-contained, opens offline) and ``indicators.csv`` (every
+indicator for every place, small counts blanked) into ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import ibis.expr.types as ir
+import pandas as pd
+import plotly.graph_objects as go
+
+from commissioning.benchmarking.compare import spc_chart
+from commissioning.benchmarking.peers import home_place as find_home_place
+from commissioning.indicators.compute import compute_all
+from commissioning.indicators.library import Indicator, Library, default_library
+from commissioning.monitoring.spc import XmrChart
+from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
+
+Tables = Mapping[str, ir.Table]
+
+SPC_INDICATORS = (
+    "emergency_admissions",
+    "ae_attendances",
+    "gp_appointments",
+    "readmission_30_days",
+)
+TIER_NAMES = {
+    1: "1 Health status achieved or retained",
+    2: "2 Process of recovery",
+    3: "3 Sustainability of health",
+}
+POLARITY_TEXT = {
+    "higher_is_better": "Higher is better",
+    "lower_is_better": "Lower is better",
+    "neither": "No better direction",
+}
+ICON_TEXT = {
+    "common_cause": "Common cause variation only",
+    "special_cause_improving_high": "Special cause: improving (high)",
+    "special_cause_improving_low": "Special cause: improving (low)",
+    "special_cause_concerning_high": "Special cause: concerning (high)",
+    "special_cause_concerning_low": "Special cause: concerning (low)",
+    "special_cause_neither_high": "Special cause: higher (no better direction)",
+    "special_cause_neither_low": "Special cause: lower (no better direction)",
+    "consistently_passes": "Consistently meets the target",
+    "consistently_fails": "Consistently misses the target",
+    "hit_and_miss": "Hit and miss against the target",
+}
+VARIATION_COLOURS = {
+    "improvement": "#005eb8",
+    "concern": "#ed8b00",
+    "neither_high": "#7c2855",
+    "neither_low": "#7c2855",
+}
+SUPPRESSED = "suppressed (small count)"
+
+
+def fmt(value: float, unit: str = "") -> str:
+    """A number for people: thousands separated, sensible decimals, '-' when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    v = float(value)
+    if unit.startswith("£"):
+        return f"£{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:,.1f}"
+    if abs(v) >= 1:
+        return f"{v:,.2f}"
+    return f"{v:,.3f}"
+
+
+def value_with_interval(row: pd.Series, unit: str) -> tuple[str, str]:
+    """('value', 'lower to upper') or the suppression note."""
+    if bool(row["suppressed"]):
+        return SUPPRESSED, ""
+    return fmt(row["value"], unit), f"{fmt(row['lower'], unit)} to {fmt(row['upper'], unit)}"
+
+
+def published(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every figure of a suppressed row blanked, for files that leave us."""
+    out = frame.copy()
+    hide = out["suppressed"].astype(bool)
+    for col in out.columns:
+        if col in ("numerator", "denominator", "observed", "expected") or col.startswith(
+            ("value", "lower", "upper", "ratio")
+        ):
+            out[col] = out[col].astype(float).where(~hide)
+    return out
+
+
+def spc_figure(series: pd.DataFrame, chart: XmrChart, ind: Indicator, place: str) -> go.Figure:
+    """An XmR chart: values, mean, process limits, special-cause points coloured."""
+    pts = chart.points
+    fig = go.Figure()
+    x = series["period"]
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=pts["value"],
+            mode="lines+markers",
+            name=ind.title,
+            line={"color": "#768692"},
+            marker={"color": "#768692"},
+        )
+    )
+    for col, name, dash in (
+        ("mean", "Mean", "solid"),
+        ("upper_limit", "Upper process limit", "dash"),
+        ("lower_limit", "Lower process limit", "dash"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=pts[col],
+                mode="lines",
+                name=name,
+                line={"color": "#231f20", "dash": dash, "width": 1},
+            )
+        )
+    for variation, colour in VARIATION_COLOURS.items():
+        sel = pts["variation"] == variation
+        if sel.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=x[sel],
+                    y=pts["value"][sel],
+                    mode="markers",
+                    name=variation.replace("_", " "),
+                    marker={"color": colour, "size": 10},
+                )
+            )
+    icon = ICON_TEXT.get(chart.variation_icon or "", "no data")
+    fig.update_layout(
+        title=f"{ind.title}, {place}, by quarter: {icon}",
+        yaxis_title=ind.unit,
+        xaxis_title="Quarter (start)",
+        height=380,
+        margin={"t": 60, "b": 40},
+    )
+    return fig
+
+
+def write_indicators_report(
+    tables: Tables,
+    out_dir: Path,
+    years: Sequence[int],
+    home_place: str | None = None,
+    *,
+    library: Library | None = None,
+    spc_indicators: Sequence[str] = SPC_INDICATORS,
+) -> Path:
+    """Write ``indicators.html`` and ``indicators.csv`` into ``out_dir``; return the page.
+
+    The page lists every indicator of the library for the home place (``places.is_home``
+    unless given) over ``years`` with its 95% interval, the range across places, tier,
+    kind, polarity, unit and source, then XmR charts of ``spc_indicators`` by quarter
+    with Making Data Count icons. Small counts are suppressed.
+    """
+    lib = library or default_library()
+    years = list(years)
+    home = home_place or find_home_place(tables)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    allp = compute_all(tables, "place_code", years, library=lib)
+    published(allp).rename(columns={"group": "place_code"}).to_csv(
+        out_dir / "indicators.csv", index=False
+    )
+
+    sections = []
+    for tier in (1, 2, 3):
+        rows, flags = [], []
+        for ind in [i for i in lib.indicators if i.tier == tier]:
+            part = allp[allp["indicator_id"] == ind.id]
+            mine = part[part["group"] == home]
+            shown = part[~part["suppressed"].astype(bool)]["value"]
+            spread = (
+                f"{fmt(shown.min(), ind.unit)} to {fmt(shown.max(), ind.unit)}"
+                if len(shown)
+                else "-"
+            )
+            if mine.empty:
+                value, interval = "-", ""
+            else:
+                value, interval = value_with_interval(mine.iloc[0], ind.unit)
+            rows.append(
+                [
+                    ind.title,
+                    "Process" if ind.kind == "process" else "Outcome",
+                    value,
+                    interval,
+                    ind.unit,
+                    spread,
+                    POLARITY_TEXT[ind.polarity],
+                    ind.source,
+                ]
+            )
+            flags.append("")
+        sections.append(
+            Section(
+                title=f"Tier {TIER_NAMES[tier]}",
+                intro="Values for the home place over the financial years shown, with 95% "
+                "confidence intervals. Process measures count activity, not outcomes.",
+                tables=[
+                    TableBlock(
+                        title=f"{home}: tier {tier} indicators",
+                        columns=[
+                            "Indicator",
+                            "Kind",
+                            "Value",
+                            "95% interval",
+                            "Unit",
+                            "Range across places",
+                            "Polarity",
+                            "Source it imitates",
+                        ],
+                        rows=rows,
+                        flags=flags,
+                        note="Counts below 8 are suppressed. Rates marked age-standardised "
+                        "use the 2013 European Standard Population.",
+                    )
+                ],
+            )
+        )
+    figures, icon_rows = [], []
+    for ind_id in spc_indicators:
+        ind = lib.get(ind_id)
+        series, chart = spc_chart(tables, ind_id, home, years, library=lib)
+        if series.empty or series["suppressed"].astype(bool).any():
+            continue  # a chart would reveal small counts
+        figures.append(
+            FigureBlock(
+                spc_figure(series.reset_index(drop=True), chart, ind, home),
+                note="Each point is one quarter (rates annualised). The dashed lines are "
+                "process limits (mean ± 2.66 × mean moving range); coloured points break a "
+                "Making Data Count rule. " + ("; ".join(chart.warnings) if chart.warnings else ""),
+            )
+        )
+        icon_rows.append(
+            [
+                ind.title,
+                ICON_TEXT.get(chart.variation_icon or "", "-"),
+                POLARITY_TEXT[ind.polarity],
+                str(len(series)),
+            ]
+        )
+    sections.append(
+        Section(
+            title="Statistical process control",
+            intro="Quarterly series for the home place on XmR charts, read with NHS England's "
+            "Making Data Count rules: a point beyond a limit, a run of 7 on one side of the "
+            "mean, a trend of 7, or two of three points near a limit.",
+            tables=[
+                TableBlock(
+                    "Variation icons",
+                    ["Indicator", "Latest variation", "Polarity", "Quarters"],
+                    icon_rows,
+                )
+            ],
+            figures=figures,
+        )
+    )
+    first, last = min(years), max(years)
+    return write_page(
+        out_dir / "indicators.html",
+        "Outcome and process indicators",
+        f"{home}, financial years {first}/{str(first + 1)[-2:]} to {last}/{str(last + 1)[-2:]}",
+        sections,
+    )
