@@ -152,9 +152,20 @@ def run_pandas(store: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - start, "rows": len(p)}
 
 
+def peak_memory_gb() -> float:
+    """Peak resident memory of this process (VmHWM; ru_maxrss survives exec on Linux, so
+    it would report the parent's peak)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024**2
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
 def child(kind: str, store: str) -> None:
     result = {"duckdb": run_duckdb, "scan": run_scan, "pandas": run_pandas}[kind](store)
-    result["peak_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    result["peak_gb"] = peak_memory_gb()
     print(json.dumps(result))
 
 

@@ -37,7 +37,7 @@ def test_no_person_in_both_sets(evaluation: RiskEvaluation) -> None:
 def test_model_beats_baseline_and_nears_oracle(evaluation: RiskEvaluation) -> None:
     model, baseline, oracle = evaluation.model, evaluation.baseline, evaluation.oracle
     assert oracle is not None
-    print(evaluation.summary().round(3).T)  # shown with -s: the figures for the docs
+    print(evaluation.summary().round(3).to_string())  # shown with -s: figures for the docs
     assert model.auc > baseline.auc
     assert model.auc >= 0.90 * oracle.auc
     assert 0.9 <= model.calibration.slope <= 1.1

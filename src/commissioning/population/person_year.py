@@ -208,7 +208,7 @@ def person_year_table(tables: Tables, years: Sequence[int]) -> ir.Table:
     cond_cols = C.condition_columns()
 
     flags = {c: _flag(j[f"{c}_date"] <= end) for c in cond_cols}
-    helpers = {
+    derived_flags = {
         "can_5y": _flag((j["can_date"] <= end) & (j["can_date"] >= five_years_before)),
         **{
             f"history_{name}": _flag(j[f"history_{name}_date"] <= end)
@@ -219,8 +219,8 @@ def person_year_table(tables: Tables, years: Sequence[int]) -> ir.Table:
     use = {c: j[c].fill_null(0) for c in use_columns()}
     # Built in steps so that each flag is computed once (engines do not share repeated
     # sub-expressions, and the scores reuse the flags many times).
-    step = j.select(*_BASE_COLUMNS, **flags, **helpers, **use)
-    flag = {c: step[c] for c in (*cond_cols, *helpers)}
+    step = j.select(*_BASE_COLUMNS, **flags, **derived_flags, **use)
+    flag = {c: step[c] for c in (*cond_cols, *derived_flags)}
 
     def any_of(names: Sequence[str]) -> ir.IntegerValue:
         values = [flag[n.replace(":", "_")] for n in names]
