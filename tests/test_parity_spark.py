@@ -239,3 +239,21 @@ def test_loaded_store_gives_the_same_aggregates_as_the_files(
     assert_same_figures(
         measure(duckdb_tables, YEARS), measure(store_tables, YEARS), "measure (files/store)"
     )
+
+
+def _indicator_ids() -> list[str]:
+    from commissioning.indicators.library import default_library
+
+    return [i.id for i in default_library().indicators]
+
+
+@pytest.mark.parametrize("indicator_id", _indicator_ids())
+def test_indicator_gives_the_same_values_on_duckdb_and_spark(
+    indicator_id: str, duckdb_tables: q.Tables, spark_tables: q.Tables
+) -> None:
+    from commissioning.indicators.compute import compute_indicator
+
+    on_duckdb = compute_indicator(duckdb_tables, indicator_id, group_by="place_code", years=YEARS)
+    on_spark = compute_indicator(spark_tables, indicator_id, group_by="place_code", years=YEARS)
+    assert len(on_duckdb) > 0, f"{indicator_id}: no rows, so nothing was compared"
+    assert_same_frame(on_duckdb, on_spark, indicator_id)

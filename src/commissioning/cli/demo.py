@@ -18,6 +18,7 @@ import pandas as pd
 from commissioning.data.load import Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
 from commissioning.data.queries import activity_rates_by_place
+from commissioning.reports.formatting import gbp
 from commissioning.reports.html import Section, TableBlock, write_page
 from commissioning.store.duckdb_store import connect, ibis_tables, table_counts
 from commissioning.synthetic.calibration import CalibrationRow, compare, measure
@@ -181,19 +182,26 @@ def _calibration_block(rows: list[CalibrationRow]) -> TableBlock:
 
 
 def _rates_block(df: pd.DataFrame) -> TableBlock:
+    """Spend per head by place (rows) and setting (columns), with the total."""
+    wide = df.pivot_table(
+        index="place_code",
+        columns="setting",
+        values="cost_per_head_gbp",
+        aggfunc="sum",
+        fill_value=0.0,
+    )
+    wide["total"] = wide.sum(axis=1)
+    wide = wide.sort_values("total", ascending=False)
+    settings = [c for c in wide.columns if c != "total"]
     rows = [
-        [
-            str(r.place_code),
-            str(r.setting).replace("_", " "),
-            f"{r.events_per_1000:,.0f}",
-            f"£{r.cost_per_head_gbp:,.0f}",
-        ]
-        for r in df.itertuples()
+        [str(place), *(gbp(float(wide.loc[place, c])) for c in [*settings, "total"])]
+        for place in wide.index
     ]
     return TableBlock(
-        "Events per 1,000 a year and spend per head",
-        ["place", "setting", "events per 1,000", "spend per head (£)"],
+        "Spend per head a year (£), by setting",
+        ["place", *(c.replace("_", " ") for c in settings), "all settings"],
         rows,
+        note="Events per 1,000 people by place and setting are in activity_by_place.csv.",
     )
 
 

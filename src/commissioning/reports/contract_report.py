@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from commissioning.contracts.scenarios import ScenarioResult, run_scenarios
 from commissioning.data.queries import Tables
+from commissioning.reports.formatting import gbp
 from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
 from commissioning.settlement.money import format_gbp
 from commissioning.settlement.settle import value_at_risk_pence
@@ -34,7 +35,7 @@ def _year_label(year: int, calendar_year: int) -> str:
 
 
 def _gbp(x: float) -> str:
-    return f"£{x:,.0f}"
+    return gbp(x)
 
 
 def _pct(x: float) -> str:

@@ -20,6 +20,7 @@ from commissioning.benchmarking.peers import home_place as find_home_place
 from commissioning.indicators.compute import compute_all
 from commissioning.indicators.library import Indicator, Library, default_library
 from commissioning.monitoring.spc import XmrChart
+from commissioning.reports.formatting import gbp
 from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
 
 Tables = Mapping[str, ir.Table]
@@ -67,7 +68,7 @@ def fmt(value: float, unit: str = "") -> str:
         return "-"
     v = float(value)
     if unit.startswith("£"):
-        return f"£{v:,.0f}"
+        return gbp(v)
     if abs(v) >= 100:
         return f"{v:,.0f}"
     if abs(v) >= 10:
