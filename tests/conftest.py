@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,49 @@ def calibration_population(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("calibration_population")
     write(generate(CALIBRATION), folder, CALIBRATION)
     return folder
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local two-core SparkSession for the whole test run, stopped at the end."""
+    if _java() is None:
+        pytest.fail(
+            "Spark needs a Java runtime (17 or later) and none was found on PATH or in "
+            "JAVA_HOME. Install one (apt-get install default-jre-headless; `./run test` "
+            "does this) and run the tests again.",
+            pytrace=False,
+        )
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        pytest.fail(
+            f"pyspark is not installed ({exc}); install the spark extra: pip install -e '.[spark]'",
+            pytrace=False,
+        )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+        try:
+            session = (
+                SparkSession.builder.master("local[2]")
+                .appName("commissioning-tests")
+                .config("spark.sql.shuffle.partitions", "2")
+                .config("spark.default.parallelism", "2")
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.sql.session.timeZone", "UTC")
+                .getOrCreate()
+            )
+        except Exception as exc:
+            pytest.fail(f"a local Spark could not start: {exc}", pytrace=False)
+        session.sparkContext.setLogLevel("ERROR")
+        try:
+            yield session
+        finally:
+            session.stop()

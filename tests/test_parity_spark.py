@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import decimal
 import math
-import os
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -138,52 +136,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def duckdb_tables(folder: Path) -> q.Tables:
     return tables_from_folder(folder, backend=ibis.duckdb.connect())
-
-
-def _java() -> str | None:
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").exists():
-        return str(Path(home) / "bin" / "java")
-    return shutil.which("java")
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[object]:
-    """A local two-core SparkSession for the module, stopped afterwards."""
-    if _java() is None:
-        pytest.fail(
-            "Spark needs a Java runtime (17 or later) and none was found on PATH or in "
-            "JAVA_HOME. Install one (apt-get install default-jre-headless; `./run test` "
-            "does this) and run the tests again.",
-            pytrace=False,
-        )
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as exc:
-        pytest.fail(
-            f"pyspark is not installed ({exc}); install the spark extra: pip install -e '.[spark]'",
-            pytrace=False,
-        )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")
-        try:
-            session = (
-                SparkSession.builder.master("local[2]")
-                .appName("commissioning-parity")
-                .config("spark.sql.shuffle.partitions", "2")
-                .config("spark.default.parallelism", "2")
-                .config("spark.ui.enabled", "false")
-                .config("spark.ui.showConsoleProgress", "false")
-                .config("spark.sql.session.timeZone", "UTC")
-                .getOrCreate()
-            )
-        except Exception as exc:
-            pytest.fail(f"a local Spark could not start: {exc}", pytrace=False)
-        session.sparkContext.setLogLevel("ERROR")
-        try:
-            yield session
-        finally:
-            session.stop()
 
 
 @pytest.fixture(scope="module")

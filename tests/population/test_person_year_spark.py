@@ -6,9 +6,6 @@ fails rather than skips, so a missing runtime cannot pass unnoticed.
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import ibis
@@ -21,37 +18,6 @@ from commissioning.synthetic.files import tables_from_folder
 
 pytestmark = pytest.mark.spark
 YEARS = [2021, 2022]
-
-
-def _java() -> str | None:
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").exists():
-        return str(Path(home) / "bin" / "java")
-    return shutil.which("java")
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[object]:
-    if _java() is None:
-        pytest.fail("Spark needs a Java runtime (17 or later); install one", pytrace=False)
-    from pyspark.sql import SparkSession
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")
-        session = (
-            SparkSession.builder.master("local[2]")
-            .appName("commissioning-person-year")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate()
-        )
-        session.sparkContext.setLogLevel("ERROR")
-        try:
-            yield session
-        finally:
-            session.stop()
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:

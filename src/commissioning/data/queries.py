@@ -30,7 +30,8 @@ def financial_year(date: ir.DateValue) -> ir.IntegerValue:
 def mid_year_population(tables: Tables, years: Sequence[int]) -> ir.Table:
     """One row a person and year for everyone registered and alive on 1 October.
 
-    Columns: person_id, year, age_years, sex, imd_decile, practice_code, place_code.
+    Columns: person_id, year, age_years, place_code and every other column of ``people``
+    (so any person-level column can group the result).
     """
     people = tables["people"]
     practices = tables["gp_practices"].select("practice_code", "place_code")
@@ -46,7 +47,6 @@ def mid_year_population(tables: Tables, years: Sequence[int]) -> ir.Table:
     pop = j.filter(alive).mutate(
         age_years=(j.year - j.birth_year - (j.birth_month > 10).cast("int64")),
     )
-    pop = pop.select("person_id", "year", "age_years", "sex", "imd_decile", "practice_code")
     return pop.join(practices, "practice_code")
 
 

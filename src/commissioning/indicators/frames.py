@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 import ibis
 import ibis.expr.types as ir
 
+from commissioning.data.queries import financial_year, mid_year_population
 from commissioning.indicators.library import CodeList, Filter, Indicator, PopulationFilter
 
 Tables = Mapping[str, ir.Table]
@@ -30,11 +31,6 @@ LE_BANDS = 20
 CARE_HOME_PODS = ("residential_care", "nursing_care")
 HOSPITAL_PODS = ("emergency_admission", "elective_inpatient")
 RECORD_COLUMNS = ("person_id", "record_date", "provider_code", "value", "flag")
-
-
-def financial_year(date: ir.DateValue) -> ir.IntegerValue:
-    """Financial year a date falls in, named by the calendar year it starts in."""
-    return date.year() - (date.month() < 4).cast("int64")
 
 
 def period_start(date: ir.DateValue, by: str) -> ir.DateValue:
@@ -57,29 +53,6 @@ def le_band(age: ir.IntegerValue) -> ir.IntegerValue:
     return ibis.cases(
         (age < 1, 0), (age < 5, 1), else_=ibis.least(age // 5 + 1, LE_BANDS - 1)
     ).cast("int64")
-
-
-def mid_year_population(tables: Tables, years: Sequence[int]) -> ir.Table:
-    """One row a person and year for everyone registered and alive on 1 October.
-
-    Columns: person_id, year, age_years, and every other column of ``people`` and
-    ``gp_practices`` (so any person-level column can group the result).
-    """
-    people = tables["people"]
-    practices = tables["gp_practices"].select("practice_code", "place_code")
-    yrs = ibis.memtable({"year": list(years)}, schema={"year": "int64"})
-    j = people.cross_join(yrs)
-    census = ibis.date(j.year, 10, 1)
-    alive = (
-        (j.registration_date <= census)
-        & (j.deregistration_date.isnull() | (j.deregistration_date > census))
-        & (j.death_date.isnull() | (j.death_date > census))
-        & ((j.birth_year < j.year) | ((j.birth_year == j.year) & (j.birth_month <= 10)))
-    )
-    pop = j.filter(alive).mutate(
-        age_years=j.year - j.birth_year - (j.birth_month > 10).cast("int64")
-    )
-    return pop.join(practices, "practice_code")
 
 
 def population_condition(t: ir.Table, population: PopulationFilter | Filter) -> ir.BooleanValue:
