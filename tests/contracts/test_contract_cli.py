@@ -122,3 +122,24 @@ def test_budget_settle_statement_and_scenarios(
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "reports" / "contracts.html").exists()
+
+
+def test_diff_lists_each_changed_field_with_old_and_new(tmp_path: Path) -> None:
+    text = example_text("pennine_msk_hub")
+    old = tmp_path / "v1.toml"
+    old.write_text(text, encoding="utf-8")
+    new = tmp_path / "v2.toml"
+    new.write_text(
+        text.replace('version = "1.0"', 'version = "1.1"', 1).replace(
+            "value_at_risk = 0.05", "value_at_risk = 0.08", 1
+        ),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["contract", "diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "1.0" in lines[0] and "1.1" in lines[0]
+    assert any("version" in line and "1.0" in line and "1.1" in line for line in lines[1:])
+    assert any("value_at_risk" in line and "0.05" in line and "0.08" in line for line in lines)
+    same = runner.invoke(app, ["contract", "diff", str(old), str(old)])
+    assert same.output.splitlines()[-1] == "no changes"

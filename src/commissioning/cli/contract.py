@@ -28,6 +28,7 @@ from commissioning.contracts.scenarios import (
 )
 from commissioning.contracts.schema import Contract
 from commissioning.contracts.stress import run_stress
+from commissioning.contracts.versions import compare_versions, content_hash, describe_changes
 from commissioning.reports.contract_report import write_contract_report, write_contracts_index
 from commissioning.settlement.ledger import Ledger
 from commissioning.settlement.money import format_gbp
@@ -98,6 +99,17 @@ def check(file: FileArg) -> None:
     )
     for w in check_framework(contract.outcomes):
         typer.echo(f"warning {w.code}: {w.message}")
+
+
+@contract_app.command("diff")
+def diff(old: FileArg, new: FileArg) -> None:
+    """Compare two versions of a contract: every field that changed, old and new."""
+    before, after = _load(old), _load(new)
+    typer.echo(
+        f"{before.id} {before.version} ({content_hash(before)[:12]}) -> "
+        f"{after.id} {after.version} ({content_hash(after)[:12]})"
+    )
+    typer.echo(describe_changes(compare_versions(before, after)))
 
 
 @contract_app.command("budget")
