@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from commissioning.contracts.types import FractionValue, Identifier, StrictModel, Text
+from commissioning.indicators.stats import poisson_count_interval, wilson_interval
 
 #: More measures than this earns a warning (seed 004: 219 measures diluted focus).
 MAX_MEASURES = 15
@@ -175,14 +176,18 @@ def check_framework(framework: OutcomesFramework) -> list[FrameworkWarning]:
     return warnings
 
 
-def _wilson_half_width(p: float, n: int, z: float = _Z_95) -> float:
-    """Half-width of the Wilson score interval for a proportion ``p`` at sample size ``n``.
+def _wilson_half_width(p: float, n: int) -> float:
+    """Half-width of the 95% Wilson score interval for a proportion ``p`` at size ``n``
+    (Wilson 1927; :func:`commissioning.indicators.stats.wilson_interval`)."""
+    lower, upper = wilson_interval(p * n, n)
+    return float(upper - lower) / 2
 
-    Wilson (1927): centre (p + z²/2n)/(1 + z²/n), half-width
-    z/(1 + z²/n) · sqrt(p(1-p)/n + z²/4n²).
-    """
-    denom = 1 + z * z / n
-    return z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+
+def _poisson_half_width(rate_per_1000: float, n: int) -> float:
+    """Half-width, per 1,000, of the 95% interval of the count a rate implies at size ``n``
+    (exact Poisson under 10 events, Byar above: the indicator library's own rule)."""
+    lower, upper = poisson_count_interval(max(rate_per_1000, 0.0) * n / 1000, 0.95)
+    return float(upper - lower) / 2 / n * 1000
 
 
 @dataclass(frozen=True)
@@ -199,8 +204,9 @@ class ChanceCheck:
 def chance_variation_checks(framework: OutcomesFramework, cohort_size: int) -> list[ChanceCheck]:
     """Flag measures whose 95% chance variation at ``cohort_size`` exceeds |target − baseline|.
 
-    A proportion uses the Wilson interval at the baseline; a rate per 1,000 uses the normal
-    approximation to the Poisson count; a score uses 1.96·sd/√n when ``sd`` is given. Such a
+    A proportion uses the Wilson interval at the baseline; a rate per 1,000 the interval of
+    the Poisson count (exact under 10 events, Byar above); a score uses 1.96·sd/√n when
+    ``sd`` is given. Such a
     measure pays (or withholds) money for movements that chance alone would produce.
     """
     if cohort_size < 1:
@@ -212,8 +218,7 @@ def chance_variation_checks(framework: OutcomesFramework, cohort_size: int) -> l
         if m.kind == "proportion":
             half = _wilson_half_width(float(m.baseline), cohort_size)
         elif m.kind == "rate_per_1000":
-            expected = max(float(m.baseline), 0.0) * cohort_size / 1000
-            half = _Z_95 * math.sqrt(expected) / cohort_size * 1000
+            half = _poisson_half_width(float(m.baseline), cohort_size)
         elif m.sd is not None:
             half = _Z_95 * float(m.sd) / math.sqrt(cohort_size)
         else:
