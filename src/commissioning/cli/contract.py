@@ -30,6 +30,7 @@ from commissioning.contracts.schema import Contract
 from commissioning.contracts.stress import run_stress
 from commissioning.contracts.versions import compare_versions, content_hash, describe_changes
 from commissioning.reports.contract_report import write_contract_report, write_contracts_index
+from commissioning.reports.formatting import gbp
 from commissioning.settlement.ledger import Ledger
 from commissioning.settlement.money import format_gbp
 from commissioning.settlement.statement import (
@@ -121,8 +122,8 @@ def budget(file: FileArg, store: StoreOpt = None) -> None:
     p = r.plan
     typer.echo(f"cohort: {r.rule} — {p.people:,} people in {r.place_code}, {p.base_year}")
     typer.echo(
-        f"baseline spend £{p.spend_gbp:,.0f}: £{p.per_person_gbp:,.0f} per person, "
-        f"£{p.risk_adjusted_per_person_gbp:,.0f} per need-weighted person"
+        f"baseline spend {gbp(p.spend_gbp)}: {gbp(p.per_person_gbp)} per person, "
+        f"{gbp(p.risk_adjusted_per_person_gbp)} per need-weighted person"
     )
     typer.echo(
         f"demographic change {p.demographic_growth:+.2%} a year, cost growth "
@@ -130,9 +131,9 @@ def budget(file: FileArg, store: StoreOpt = None) -> None:
     )
     for row in _records(p.trajectory):
         typer.echo(
-            f"  year {int(row['year'])}: do nothing £{row['do_nothing_gbp']:,.0f}, target "
-            f"£{row['target_gbp']:,.0f}, allocation {format_gbp(int(row['allocation_pence']))}, "
-            f"reserve balance £{row['reserve_balance_gbp']:,.0f}"
+            f"  year {int(row['year'])}: do nothing {gbp(row['do_nothing_gbp'])}, target "
+            f"{gbp(row['target_gbp'])}, allocation {format_gbp(int(row['allocation_pence']))}, "
+            f"reserve balance {gbp(row['reserve_balance_gbp'])}"
         )
     con.close()
 
@@ -147,7 +148,7 @@ def simulate(
     contract = _load(file)
     result = run_stress(contract, n_runs=runs, seed=seed)
     for key, value in result.summary().items():
-        text = f"{value:.1%}" if key.startswith("p_") else f"£{value:,.0f}"
+        text = f"{value:.1%}" if key.startswith("p_") else f"{gbp(value)}"
         typer.echo(f"{key}: {text}")
     typer.echo("drivers: " + ", ".join(f"{n} {rho:+.2f}" for n, rho in result.drivers))
 
@@ -224,7 +225,7 @@ def scenarios(
         write_contract_report(r, out)
         typer.echo(
             f"{r.spec.scenario_id}: {r.cohort_size:,} people, "
-            f"£{r.annual_budget_gbp:,.0f} a year, P(loss beyond reserve) "
+            f"{gbp(r.annual_budget_gbp)} a year, P(loss beyond reserve) "
             f"{r.stress.p_loss_beyond_reserve:.0%} — {r.verdict}"
         )
     typer.echo(str(write_contracts_index(results, out)))
