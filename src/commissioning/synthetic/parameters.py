@@ -145,10 +145,11 @@ class SyntheticParameters(BaseModel):
 AGE_BAND_SHARES: tuple[tuple[int, int, float], ...] = (
     # (first age, last age, per cent of population): ONS mid-2021 estimates for England,
     # rounded (ONS, "Population estimates for the UK, England, Wales, Scotland and Northern
-    # Ireland: mid-2021").
-    (0, 4, 5.4),
-    (5, 9, 6.0),
-    (10, 14, 6.0),
+    # Ireland: mid-2021"), with children a little up and 65-79 a little down so that the
+    # registered population, after years of births, moves and ageing, averages the targets.
+    (0, 4, 5.6),
+    (5, 9, 6.2),
+    (10, 14, 6.2),
     (15, 19, 5.6),
     (20, 24, 6.0),
     (25, 29, 6.6),
@@ -159,17 +160,18 @@ AGE_BAND_SHARES: tuple[tuple[int, int, float], ...] = (
     (50, 54, 6.9),
     (55, 59, 6.7),
     (60, 64, 5.8),
-    (65, 69, 5.0),
-    (70, 74, 5.1),
-    (75, 79, 3.7),
+    (65, 69, 4.9),
+    (70, 74, 4.9),
+    (75, 79, 3.6),
     (80, 84, 2.6),
-    (85, 89, 1.5),
+    (85, 89, 1.4),
     (90, 100, 0.9),
 )
 MALE_SHARE = 0.49
 BIRTHS_PER_1000 = 10.5  # ONS births in England and Wales 2021: about 10.4 per 1,000
 IN_MIGRATION_PER_1000 = 45.0  # registrations moving in each year (GP list turnover)
-OUT_MIGRATION_PROBABILITY = 0.045
+IN_MIGRATION_FAMILY_SHARE = 0.3  # the rest are young adults (ages weighted around 28)
+OUT_MIGRATION_PROBABILITY = 0.045  # x1.9 for ages 18-35, x0.3 for 65+, x0.7 otherwise
 
 # --- Latent need ----------------------------------------------------------------------------
 

@@ -190,8 +190,9 @@ def _year_state(
     died = rng.random(idx.shape[0]) < 1 - (1 - q) ** exposure
     days = full_end - start + 1
     death_day = start + np.floor(rng.random(idx.shape[0]) * days).astype(np.int64)
-    # Young adults move away most, as they move in most.
-    mover = np.where((age >= 18) & (age < 36), 1.9, 0.7) * P.OUT_MIGRATION_PROBABILITY
+    # Young adults move away most, as they move in most; older people rarely move.
+    mover = np.select([(age >= 18) & (age < 36), age >= 65], [1.9, 0.3], 0.7)
+    mover = mover * P.OUT_MIGRATION_PROBABILITY
     leave = ~died & (rng.random(idx.shape[0]) < 1 - (1 - mover) ** exposure)
     leave_day = start + np.floor(rng.random(idx.shape[0]) * days).astype(np.int64)
     end = np.where(died, death_day, np.where(leave, leave_day, full_end))

@@ -191,8 +191,8 @@ def draw_people(
         births_day.append(rng.integers(y0, y1, size=nb))
         movers_place.append(rng.choice(len(params.places), size=nm, p=shares))
         movers_day.append(rng.integers(y0, y1, size=nm))
-        # Most people moving in are young adults; a quarter come as families of all ages.
-        family = rng.random(nm) < 0.25
+        # Most people moving in are young adults; some come as families of all ages.
+        family = rng.random(nm) < P.IN_MIGRATION_FAMILY_SHARE
         ages = np.where(
             family,
             rng.choice(101, size=nm, p=national_age_weights()),
