@@ -146,19 +146,27 @@ def activity_rates_by_place(tables: Tables, years: Sequence[int]) -> ir.Table:
     ).order_by(["place_code", "setting"])
 
 
-def emergency_readmissions(tables: Tables, years: Sequence[int]) -> ir.Table:
-    """Emergency admissions discharged alive, and how many were followed by another
-    emergency admission starting within 30 days of discharge."""
-    act = activity_in_years(tables, years)
-    em = act.filter(act.point_of_delivery == "emergency_admission").select(
-        "activity_id", "person_id", "start_date", "end_date"
-    )
+def emergency_discharges(tables: Tables) -> ir.Table:
+    """Emergency admissions whose patient was alive at discharge (every year), with the
+    patient's ``death_date``."""
+    act = tables["activity"]
+    em = act.filter(act.point_of_delivery == "emergency_admission")
     people = tables["people"].select("person_id", "death_date")
-    idx = em.join(people, "person_id")
-    idx = idx.filter(idx.death_date.isnull() | (idx.death_date > idx.end_date))
-    nxt = tables["activity"]
-    nxt = nxt.filter(nxt.point_of_delivery == "emergency_admission").select(
-        person_id2=nxt.person_id, start2=nxt.start_date, id2=nxt.activity_id
+    em = em.join(people, "person_id")
+    return em.filter(em.death_date.isnull() | (em.death_date > em.end_date))
+
+
+def readmission_flags(tables: Tables) -> ir.Table:
+    """Each emergency admission discharged alive, with ``readmitted`` true when another
+    emergency admission starts within 30 days of its discharge (NHS Outcomes Framework 3b
+    style). Columns: activity_id, person_id, start_date, end_date, provider_code,
+    readmitted."""
+    idx = emergency_discharges(tables).select(
+        "activity_id", "person_id", "start_date", "end_date", "provider_code"
+    )
+    act = tables["activity"]
+    nxt = act.filter(act.point_of_delivery == "emergency_admission").select(
+        person_id2=act.person_id, start2=act.start_date, id2=act.activity_id
     )
     pairs = idx.join(
         nxt,
@@ -169,10 +177,25 @@ def emergency_readmissions(tables: Tables, years: Sequence[int]) -> ir.Table:
             nxt.id2 != idx.activity_id,
         ],
     )
-    readmitted = pairs.select("activity_id").distinct().mutate(flag=ibis.literal(1))
-    flagged = idx.left_join(readmitted, "activity_id")
-    return flagged.aggregate(
-        index_admissions=flagged.count(), readmitted=flagged.flag.fill_null(0).sum()
+    hit = pairs.select(hit_id=pairs.activity_id).distinct()
+    j = idx.left_join(hit, idx.activity_id == hit.hit_id)
+    return j.select(
+        "activity_id",
+        "person_id",
+        "start_date",
+        "end_date",
+        "provider_code",
+        readmitted=j.hit_id.notnull(),
+    )
+
+
+def emergency_readmissions(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Emergency admissions (starting in the years) discharged alive, and how many were
+    followed by another emergency admission starting within 30 days of discharge."""
+    flags = readmission_flags(tables)
+    flags = flags.filter(financial_year(flags.start_date).isin(list(years)))
+    return flags.aggregate(
+        index_admissions=flags.count(), readmitted=flags.readmitted.cast("int64").sum()
     )
 
 

@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 import ibis
 import ibis.expr.types as ir
 
-from commissioning.data.queries import financial_year, mid_year_population
+from commissioning.data.queries import (
+    emergency_discharges,
+    financial_year,
+    mid_year_population,
+    readmission_flags,
+)
 from commissioning.indicators.library import CodeList, Filter, Indicator, PopulationFilter
 
 Tables = Mapping[str, ir.Table]
@@ -137,48 +142,23 @@ def filter_records(
     )
 
 
-def _emergency_discharges(tables: Tables) -> ir.Table:
-    act = tables["activity"]
-    em = act.filter(act.point_of_delivery == "emergency_admission")
-    people = tables["people"].select("person_id", "death_date")
-    em = em.join(people, "person_id")
-    return em.filter(em.death_date.isnull() | (em.death_date > em.end_date))
-
-
 def readmission_30_days(tables: Tables) -> ir.Table:
     """Emergency admissions discharged alive (record date: discharge); ``flag`` when
     another emergency admission starts within 30 days of discharge (NHS OF 3b style)."""
-    idx = _emergency_discharges(tables).select(
-        "activity_id", "person_id", "start_date", "end_date", "provider_code"
-    )
-    act = tables["activity"]
-    nxt = act.filter(act.point_of_delivery == "emergency_admission").select(
-        person_id2=act.person_id, start2=act.start_date, id2=act.activity_id
-    )
-    pairs = idx.join(
-        nxt,
-        [
-            idx.person_id == nxt.person_id2,
-            nxt.start2 >= idx.end_date,
-            nxt.start2 <= idx.end_date + ibis.interval(days=30),
-            nxt.id2 != idx.activity_id,
-        ],
-    )
-    hit = pairs.select(hit_id=pairs.activity_id).distinct()
-    j = idx.left_join(hit, idx.activity_id == hit.hit_id)
+    j = readmission_flags(tables)
     return j.select(
         person_id=j.person_id,
         record_date=j.end_date,
         provider_code=j.provider_code,
         value=ibis.literal(1.0),
-        flag=j.hit_id.notnull(),
+        flag=j.readmitted,
     )
 
 
 def at_home_91_days(tables: Tables) -> ir.Table:
     """Emergency discharges alive; ``flag`` when alive and not in a care home placement
     91 days after discharge (approximating NHS OF 3.6.i / ASCOF 2B(1))."""
-    idx = _emergency_discharges(tables).select(
+    idx = emergency_discharges(tables).select(
         "activity_id", "person_id", "end_date", "provider_code", "death_date"
     )
     idx = idx.mutate(day_91=idx.end_date + ibis.interval(days=91))
