@@ -92,3 +92,31 @@ def test_outpatient_and_ae_extracts(tmp_path: Path) -> None:
         ("ae_attendance", 190.0),
         ("outpatient_follow_up", 125.0),
     ]
+
+
+def test_episodes_of_one_spell_load_as_one_spell(tmp_path: Path) -> None:
+    apc = tmp_path / "apc.csv"
+    apc.write_text(
+        "EPIKEY,NEWNHSNO,ADMIDATE,DISDATE,ADMIMETH,CLASSPAT,DIAG_4_01,PROCODE3,PROVSPNOPS,"
+        "EPIORDER\n"
+        "2001,9434765919,2023-05-01,,21,1,J189,RXX,S1,01\n"
+        "2002,9434765919,2023-05-01,2023-05-09,21,1,J189,RXX,S1,02\n"
+        "2003,9434765919,2023-07-01,2023-07-02,21,1,N390,RXX,S2,01\n"
+    )
+    con = connect(":memory:")
+    _reference(con, tmp_path)
+    (report,) = load_files(
+        con,
+        [Source(apc, "activity", rows=read_hes(apc, "hes-apc"), source_format="hes-apc")],
+        KEY,
+    )
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (3, 2, 1)
+    spells = con.execute(
+        "SELECT activity_id, start_date, end_date, los_days FROM activity ORDER BY 1"
+    ).fetchall()
+    assert [(a, str(s), str(e), n) for a, s, e, n in spells] == [
+        ("2001", "2023-05-01", "2023-05-09", 8),
+        ("2003", "2023-07-01", "2023-07-02", 1),
+    ]
+    (reason,) = con.execute("SELECT reason FROM rejects").fetchone()  # type: ignore[misc]
+    assert reason == "a later episode of a spell: the spell is loaded from its first episode"

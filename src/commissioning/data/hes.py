@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from commissioning.data.load import LoadError, read_as_text
+from commissioning.data.load import ADAPTER_REASON, LoadError, read_as_text
 
 DEFAULT_COST_GBP = {
     "emergency_admission": "2200.00",
@@ -124,6 +124,7 @@ def read_hes(path: Path, kind: str) -> pa.Table:
         diag = _icd10(raw["DIAG_4_01"])
         proc = raw["OPERTN_4_01"] if "OPERTN_4_01" in raw.column_names else nulls
         ids = raw["EPIKEY"]
+        reason, end, los = _spells(raw, start, end, los)
     elif kind == "hes-op":
         _need(
             raw,
@@ -151,8 +152,11 @@ def read_hes(path: Path, kind: str) -> pa.Table:
         ids = raw["AEKEY"]
     else:
         raise LoadError(f"unknown extract format {kind!r}; use hes-apc, hes-op or hes-ae")
+    if kind != "hes-apc":
+        reason = nulls
     return pa.table(
         {
+            ADAPTER_REASON: reason,
             "activity_id": ids,
             "nhs_number": raw["NEWNHSNO"],
             "setting": _setting(pod),
@@ -178,3 +182,42 @@ def _icd10(col: pa.ChunkedArray) -> pa.Array:
     tail = pc.utf8_slice_codeunits(text, 3, 5)
     dotted = pc.binary_join_element_wise(head, tail, ".")
     return pc.if_else(pc.greater(pc.utf8_length(tail), 0), dotted, head)
+
+
+def _spells(
+    raw: pa.Table, start: pa.Array, end: pa.Array, los: pa.Array
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Admitted patient care extracts hold episodes; the data model holds spells.
+
+    Where the extract has ``EPIORDER`` and a spell key (``SPELL_ID``, or ``PROCODE3`` with
+    ``PROVSPNOPS``), the spell is loaded from its first episode (``EPIORDER`` 1), with
+    the discharge date of the spell's last episode; every later episode is set aside with
+    the reason, so read = loaded + rejected still holds. Without them, each row is taken
+    to be a spell.
+    """
+    n = raw.num_rows
+    no_reason = pa.nulls(n, pa.string())
+    names = raw.column_names
+    if "EPIORDER" not in names or not ("SPELL_ID" in names or "PROVSPNOPS" in names):
+        return no_reason, end, los
+    key = (
+        raw["SPELL_ID"]
+        if "SPELL_ID" in names
+        else pc.binary_join_element_wise(raw["PROCODE3"], raw["PROVSPNOPS"], "|")
+    )
+    frame = pa.table({"key": key, "end": end}).to_pandas()
+    last = frame["end"].astype("string").groupby(frame["key"], dropna=False).transform("max")
+    spell_end = pa.array(last.astype(object).where(last.notna(), None), pa.string())
+    order = pc.cast(pc.utf8_trim_whitespace(raw["EPIORDER"]), pa.string())
+    first = pc.fill_null(pc.is_in(order, pa.array(["01", "1"])), False)
+    reason = pc.if_else(
+        first,
+        no_reason,
+        pa.scalar(
+            "a later episode of a spell: the spell is loaded from its first episode", pa.string()
+        ),
+    )
+    d0 = pc.cast(pc.strptime(start, "%Y-%m-%d", "s", error_is_null=True), pa.date32())
+    d1 = pc.cast(pc.strptime(spell_end, "%Y-%m-%d", "s", error_is_null=True), pa.date32())
+    spell_los = pc.cast(pc.days_between(d0, d1), pa.string())
+    return reason, spell_end, spell_los

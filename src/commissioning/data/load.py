@@ -47,6 +47,7 @@ from commissioning.store.duckdb_store import get_info
 
 Progress = Callable[[str], None]
 RAW = "raw__"  # prefix of the untyped text columns while a file is checked
+ADAPTER_REASON = "_adapter_reason"  # set by an extract adapter for rows it cannot map
 
 
 class LoadError(Exception):
@@ -151,6 +152,11 @@ def _prepare(raw: pa.Table, table: Table, key: bytes, file_name: str) -> pa.Tabl
         del encoded, distinct
     else:
         cols["_nhs_invalid"] = pa.array([False] * n)
+    # An adapter may set aside rows it cannot map, saying why (ADAPTER_REASON).
+    if ADAPTER_REASON in raw.column_names:
+        cols[ADAPTER_REASON] = raw[ADAPTER_REASON]
+    else:
+        cols[ADAPTER_REASON] = pa.nulls(n, pa.string())
     return pa.table(cols)
 
 
@@ -272,7 +278,8 @@ def validation_sql(table: Table) -> str:
         )
     )
     reasons = ",\n      ".join(
-        f"CASE WHEN coalesce({cond}, FALSE) THEN {_lit(reason)} END" for cond, reason in checks
+        [f"t.{ADAPTER_REASON}"]
+        + [f"CASE WHEN coalesce({cond}, FALSE) THEN {_lit(reason)} END" for cond, reason in checks]
     )
     columns = ", ".join(f"t.{_q(c)}" for c in table.column_names)
     return f"""
