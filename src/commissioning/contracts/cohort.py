@@ -30,7 +30,7 @@ the pure functions of :mod:`commissioning.contracts.budget` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -142,7 +142,9 @@ class PlaceData:
       point_of_delivery, start_date, los_days, primary_diagnosis;
     * ``deaths`` — person_id, death_date, place_of_death of people who died;
     * ``cancer`` — person_id, diagnosis_date of the cancer register;
-    * ``proms`` — person_id, procedure, operation_date, year, gain (EQ-5D index).
+    * ``proms`` — person_id, procedure, operation_date, year, gain (EQ-5D index);
+    * ``tables`` — the place's canonical tables as Ibis expressions (:func:`place_tables`,
+      not executed), for the measures drawn from the indicator library.
     """
 
     place_code: str
@@ -153,6 +155,7 @@ class PlaceData:
     deaths: pd.DataFrame
     cancer: pd.DataFrame
     proms: pd.DataFrame
+    tables: Mapping[str, ir.Table]
 
 
 def fetch_place_data(
@@ -192,6 +195,7 @@ def fetch_place_data(
         deaths=deaths.execute(),
         cancer=cancer.execute(),
         proms=proms.execute(),
+        tables=t,
     )
 
 

@@ -1,28 +1,95 @@
 """Outcome measures of the example contracts, measured on a cohort from the data (C23).
 
-Each function takes the cohort's person-years and the place's data
+Each measure takes the cohort's person-years and the place's data
 (:class:`commissioning.contracts.cohort.PlaceData`) and returns the value of one measure in
-each financial year, named by the ``indicator_id`` the contract files use. Where the data
-hold the outcome itself (PROMs health gain, deaths at home, emergency bed days) the measure
-is direct; where they hold only a stand-in it is a **proxy**, said so in ``how``. A few
-outcomes are not in the data at all (carers' experience, paid employment, shared decision
-making); they are listed in :data:`NOT_IN_DATA` and a scenario settles them at the
-contract's baseline — they earn nothing until the provider's own return supplies them.
+each financial year, named by the ``indicator_id`` the contract files use.
 
-Definitions are per financial year ``y`` over the cohort's person-years in ``y``
+**From the indicator library.** Where the contract's concept is an indicator of
+:mod:`commissioning.indicators` (emergency admissions, falls admissions, still at home 91
+days after discharge, deaths in the usual place of residence, health gain after knee
+replacement) the measure *is* that indicator, computed by
+:func:`commissioning.indicators.compute.compute_indicator` for the cohort: the cohort's
+(person_id, year) rows are the ``segments``, so a person counts only in the years they
+belong to the cohort. One definition serves the benchmarks, the indicator reports and the
+contracts; the measure's ``library_id`` names it. Two things differ from the library's
+published values, on purpose: rates are crude for the cohort (a contract compares the
+cohort with itself year on year, not with the European Standard Population), and values
+are in the contract's unit (shares rather than per cent, per 1,000 rather than per
+100,000). Rates are per 1,000 of the cohort's mid-year population (people registered and
+alive on 1 October), as every rate of the library.
+
+**Contract-specific.** Measures the library cannot express stay here as pandas code over
+:class:`PlaceData`, marked in :data:`MEASURES` by ``library_id = None``: shares of
+person-years with (or without) some use in the year, one-year cancer survival, admissions
+in the last 90 days of life per 1,000 deaths, care-home admissions, bed days and long
+stays. Definitions are per financial year ``y`` over the cohort's person-years in ``y``
 (denominator ``n``); rates are per 1,000 person-years.
+
+Where the data hold the outcome itself the measure is direct; where they hold only a
+stand-in it is a **proxy**, said so in ``how``. A few outcomes are not in the data at all
+(carers' experience, paid employment, shared decision making); they are listed in
+:data:`NOT_IN_DATA` and a scenario settles them at the contract's baseline — they earn
+nothing until the provider's own return supplies them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from commissioning.contracts.cohort import PlaceData
-from commissioning.population.codes import FALL_PREFIXES
+from commissioning.indicators.compute import compute_indicator
+from commissioning.indicators.library import default_library
+
+#: The segment column a cohort is passed to the indicator library under: the cohort's
+#: financial year as text, so one query returns one row a year.
+COHORT_YEAR = "cohort_year"
+
+
+def library_values(
+    tables: Mapping[str, ir.Table],
+    cohort: pd.DataFrame,
+    library_id: str,
+    *,
+    per: float,
+) -> pd.Series:
+    """Values by financial year of the library indicator ``library_id`` for the cohort.
+
+    ``cohort`` has one row a person-year (person_id, year); ``per`` is the contract's
+    multiplier (1 for a share or a mean, 1,000 for a rate per 1,000), replacing the
+    library's. Rates are crude (``standardisation="none"``). A year with nothing to
+    divide by (no mid-year population, no discharges, no deaths, no operations) is left
+    out, as the contract-specific measures do; values are not suppressed, since
+    settlement is not a publication.
+    """
+    keys = cohort[["person_id", "year"]].drop_duplicates()
+    if keys.empty:
+        return pd.Series(dtype=float)
+    keys = keys.assign(
+        person_id=keys["person_id"].astype(str),
+        year=keys["year"].astype("int64"),
+        **{COHORT_YEAR: keys["year"].astype("int64").astype(str)},
+    )
+    segments = ibis.memtable(
+        keys, schema={"person_id": "string", "year": "int64", COHORT_YEAR: "string"}
+    )
+    indicator = default_library().get(library_id)
+    years = sorted(int(y) for y in keys["year"].unique())
+    out = compute_indicator(
+        tables, library_id, COHORT_YEAR, years, standardisation="none", segments=segments
+    )
+    out = out[out["denominator"] > 0]
+    values = out["value"].to_numpy(dtype=float) * per / indicator.multiplier
+    index = pd.Index(out[COHORT_YEAR].astype(int).to_numpy(), name="year")
+    return pd.Series(values, index=index, dtype=float).sort_index()
+
+
+# --- Contract-specific measures (the indicator library cannot express them) ---------------
 
 
 def _by_year(cohort: pd.DataFrame, flag: pd.Series) -> pd.Series:
@@ -53,11 +120,6 @@ def not_in_care_home(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
     return _by_year(cohort, ~_care_home_people(data, cohort))
 
 
-def emergency_admissions_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
-    """Emergency admissions per 1,000 person-years."""
-    return _per_1000(cohort, cohort.groupby("year")["emergency_admissions"].sum())
-
-
 def emergency_bed_days_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
     """Bed days in emergency admissions per 1,000 person-years."""
     return _per_1000(cohort, cohort.groupby("year")["emergency_bed_days"].sum())
@@ -83,13 +145,6 @@ def repeat_ae(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
     return _by_year(cohort, cohort["ae_events"] >= 3)
 
 
-def knee_gain(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
-    """Mean EQ-5D index gain of the cohort's knee replacements operated in the year."""
-    p = data.proms[data.proms["procedure"] == "knee_replacement"]
-    p = p.merge(cohort[["person_id", "year"]], on=["person_id", "year"], how="inner")
-    return p.groupby("year")["gain"].mean().astype(float)
-
-
 def msk_hospital_referral(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
     """Share of person-years with a first outpatient attendance for a chapter-M diagnosis."""
     ev = _events(data, cohort, ("outpatient_first",))
@@ -100,14 +155,6 @@ def msk_hospital_referral(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
         index=cohort.index,
     )
     return _by_year(cohort, flag)
-
-
-def falls_admissions_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
-    """Emergency admissions with a fall (ICD-10 W00-W19) as primary diagnosis per 1,000."""
-    ev = _events(data, cohort, ("emergency_admission",))
-    dx = ev["primary_diagnosis"].fillna("").str.upper()
-    falls = ev[dx.str.startswith(FALL_PREFIXES)]
-    return _per_1000(cohort, falls.groupby("year").size())
 
 
 def care_home_admissions_per_1000(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
@@ -141,14 +188,6 @@ def one_year_cancer_survival(data: PlaceData, cohort: pd.DataFrame) -> pd.Series
     return pd.Series(out, dtype=float)
 
 
-def died_outside_hospital(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
-    """Of the cohort's deaths in the year, the share at home, in a care home or hospice."""
-    dead = cohort[cohort["died_in_year"] == 1][["person_id", "year"]]
-    d = dead.merge(data.deaths, on="person_id", how="inner")
-    flag = d["place_of_death"].isin(["home", "care_home", "hospice"])
-    return flag.groupby(d["year"]).mean().astype(float)
-
-
 def emergency_admissions_last_90_days(data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
     """Emergency admissions in the 90 days before death per 1,000 of the cohort's deaths."""
     dead = cohort[cohort["died_in_year"] == 1][["person_id", "year"]]
@@ -168,38 +207,109 @@ Measurer = Callable[[PlaceData, pd.DataFrame], pd.Series]
 
 @dataclass(frozen=True)
 class MeasureDefinition:
-    """How one contract measure is read from the data."""
+    """How one contract measure is read from the data.
+
+    A measure from the indicator library names it in ``library_id`` and the contract's
+    multiplier in ``per`` (see :func:`library_values`); a contract-specific measure has
+    ``library_id = None`` and its pandas function in ``measure``.
+    """
 
     indicator_id: str
     how: str
     proxy: bool
-    measure: Measurer
+    measure: Measurer | None = None
+    library_id: str | None = None
+    per: float = 1.0
+
+    @property
+    def library_title(self) -> str | None:
+        """Title of the library indicator, or ``None`` for a contract-specific measure."""
+        return default_library().get(self.library_id).title if self.library_id else None
+
+    def values(self, data: PlaceData, cohort: pd.DataFrame) -> pd.Series:
+        """Values by financial year for the cohort."""
+        if self.library_id is not None:
+            return library_values(data.tables, cohort, self.library_id, per=self.per)
+        assert self.measure is not None
+        return self.measure(data, cohort)
 
 
 def _d(indicator_id: str, fn: Measurer, proxy: bool, how: str = "") -> MeasureDefinition:
     return MeasureDefinition(indicator_id, how or (fn.__doc__ or "").strip(), proxy, fn)
 
 
-#: The measures the example contracts pay on, by indicator id.
+def _lib(
+    indicator_id: str, library_id: str, per: float, proxy: bool, how: str
+) -> MeasureDefinition:
+    ind = default_library().get(library_id)
+    if ind.measure == "rate":
+        how += f" Crude for the cohort, per {per:,.0f} of its mid-year population."
+    return MeasureDefinition(indicator_id, how, proxy, None, library_id, per)
+
+
+#: The measures the example contracts pay on, by indicator id: first those drawn from the
+#: indicator library, then the contract-specific ones.
 MEASURES: dict[str, MeasureDefinition] = {
     m.indicator_id: m
     for m in (
+        # From the indicator library.
+        _lib(
+            "ld_inpatient_rate",
+            "emergency_admissions",
+            1000.0,
+            True,
+            "Proxy: stays in assessment and treatment units are not recorded; emergency "
+            "admissions stand in for them.",
+        ),
+        _lib(
+            "emergency_admissions_65_plus",
+            "emergency_admissions",
+            1000.0,
+            False,
+            "Emergency admissions starting in the year.",
+        ),
+        _lib(
+            "falls_admissions_per_1000",
+            "falls_admissions_65_plus",
+            1000.0,
+            False,
+            "Emergency admissions with a fall (ICD-10 W00-W19) as primary diagnosis, at 65 "
+            "and over.",
+        ),
+        _lib(
+            "home_91_days_after_reablement",
+            "at_home_91_days",
+            1.0,
+            True,
+            "Proxy: reablement is not recorded, so every emergency discharge (alive, at 65 "
+            "and over) counts; the share alive and not in a care home 91 days later.",
+        ),
+        _lib(
+            "died_in_preferred_place",
+            "deaths_usual_residence",
+            1.0,
+            True,
+            "Proxy: the preferred place is not recorded; the share of the cohort's deaths at "
+            "home or in a care home (the usual place of residence), the national stand-in.",
+        ),
+        _lib(
+            "knee_replacement_health_gain",
+            "proms_knee_gain",
+            1.0,
+            False,
+            "Mean EQ-5D index gain of the cohort's knee replacements operated in the year.",
+        ),
+        # Contract-specific (pandas, above).
         _d("ld_settled_accommodation", not_in_care_home, True),
-        _d("ld_inpatient_rate", emergency_admissions_per_1000, True),
         _d("ld_annual_health_check", seen_by_gp, True),
         _d("sm_drop_out_12_weeks", repeat_ae, True),
         _d("sm_no_representation_6_months", no_emergency_admission, True),
         _d("sm_successful_completion", no_ae_attendance, True),
-        _d("knee_replacement_health_gain", knee_gain, False),
         _d("msk_referrals_to_hospital", msk_hospital_referral, True),
         _d("one_year_cancer_survival", one_year_cancer_survival, False),
-        _d("died_in_preferred_place", died_outside_hospital, True),
         _d("emergency_admissions_last_90_days", emergency_admissions_last_90_days, False),
         _d("emergency_bed_days_per_1000", emergency_bed_days_per_1000, False),
-        _d("home_91_days_after_reablement", not_in_care_home, True),
-        _d("falls_admissions_per_1000", falls_admissions_per_1000, False),
         _d("permanent_care_home_admissions", care_home_admissions_per_1000, False),
-        _d("emergency_admissions_65_plus", emergency_admissions_per_1000, False),
         _d("delayed_transfers", long_stays_per_1000, True),
         _d("living_independently_1_year", not_in_care_home, True),
     )
@@ -221,6 +331,6 @@ def measure_values(
     out: dict[str, pd.Series] = {}
     for ind in indicator_ids:
         if ind in MEASURES:
-            s = MEASURES[ind].measure(data, cohort)
+            s = MEASURES[ind].values(data, cohort)
             out[ind] = s[np.isfinite(s.to_numpy(dtype=float))] if len(s) else s
     return out

@@ -130,6 +130,15 @@ class MeasureRow:
     how: str
     source: str  # "direct", "proxy" or "not in the data"
     measured: dict[int, float] = field(default_factory=dict)
+    library_id: str | None = None  # the indicator of the library it is, if any
+    library_title: str | None = None
+
+    @property
+    def definition(self) -> str:
+        """Where the definition comes from, in words for the report."""
+        if self.library_title is not None:
+            return f"from the indicator library: {self.library_title}"
+        return "not in the data" if self.source == "not in the data" else "contract-specific"
 
 
 @dataclass
@@ -310,6 +319,8 @@ def run_scenario(
                 how,
                 source,
                 {int(str(k)): float(v) for k, v in series.items()},
+                d.library_id if d is not None else None,
+                d.library_title if d is not None else None,
             )
         )
 

@@ -90,6 +90,13 @@ def _group_value(t: ir.Table, group_by: str | None, period: str | None) -> ir.Va
     return t[group_by]
 
 
+def segment_keys(segments: ir.Table | None) -> list[str]:
+    """Columns a segments table is joined on: person_id, and year when it has one."""
+    if segments is None or "year" not in segments.columns:
+        return ["person_id"]
+    return ["person_id", "year"]
+
+
 def aggregate(
     tables: Tables,
     indicator: Indicator,
@@ -105,8 +112,11 @@ def aggregate(
     """Run the queries of ``indicator`` and return the counts by group (and age band).
 
     ``segments`` (columns person_id and the ``group_by`` column) groups by a person-level
-    segment; ``place_code`` keeps one place; ``period`` ("quarter" or "month") groups by
-    the period start instead of ``group_by``.
+    segment and keeps only the people in it; with a ``year`` column as well it is joined
+    on (person_id, year), the financial year of each record's date and of each mid-year
+    population row, so a cohort that changes from year to year counts a person only in
+    the years they belong to it. ``place_code`` keeps one place; ``period`` ("quarter" or
+    "month") groups by the period start instead of ``group_by``.
     """
     lib = library or default_library()
     std = standardisation or indicator.standardisation
@@ -118,8 +128,9 @@ def aggregate(
         )
     rec = frames.attach(tables, frames.records(tables, indicator, years, lib.codelists), years)
     rec = rec.filter(frames.population_condition(rec, indicator.population))
+    keys = segment_keys(segments)
     if segments is not None:
-        rec = rec.join(segments, "person_id")
+        rec = rec.join(segments, keys)
     if place_code is not None:
         rec = rec.filter(rec.place_code == place_code)
     if indicator.measure == "proportion" and indicator.denominator is not None:
@@ -131,7 +142,7 @@ def aggregate(
         pop = frames.mid_year_population(tables, years)
         pop = pop.filter(frames.population_condition(pop, indicator.population))
         if segments is not None:
-            pop = pop.join(segments, "person_id")
+            pop = pop.join(segments, keys)
         if place_code is not None:
             pop = pop.filter(pop.place_code == place_code)
         pop_group = ibis.literal("") if period is not None else _group_value(pop, group_by, None)
@@ -386,6 +397,8 @@ def compute_indicator(
     lower, upper (95%), lower_99_8, upper_99_8 and suppressed, plus indicator_id and unit.
     Years default to every financial year with activity; ``standardisation`` overrides
     the library's (for example ``"indirect"`` for an age-sex ratio by practice).
+    ``segments`` (person_id, the segment column and optionally year) restricts and groups
+    by a cohort, year by year when it has a year column (see :func:`aggregate`).
     """
     lib = library or default_library()
     ind = lib.get(indicator_id)

@@ -169,6 +169,7 @@ def _outcomes_section(r: ScenarioResult) -> Section:
                 f"{m.target:.4g}",
                 measured,
                 m.curve,
+                m.definition,
                 f"{m.source}: {m.how}",
             ]
         )
@@ -184,11 +185,15 @@ def _outcomes_section(r: ScenarioResult) -> Section:
             "target",
             "measured by year",
             "curve",
+            "definition",
             "how measured",
         ],
         rows,
         note="Measured baselines come from the base year; targets keep the file's relative "
-        "improvement. Measures not in the data are settled at their baseline (nothing earned).",
+        "improvement. Measures from the indicator library use its definition for the cohort "
+        "(crude rates, in the contract's unit); contract-specific measures are those the "
+        "library cannot express. Measures not in the data are settled at their baseline "
+        "(nothing earned).",
     )
     at_risk = TableBlock(
         "Value at risk by year",

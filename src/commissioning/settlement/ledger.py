@@ -102,14 +102,21 @@ class Ledger:
         )
 
     # -- writing ----------------------------------------------------------------------------
+    def _one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row of a query, reading the result to its end so that nothing is left
+        pending on the shared connection (DuckDB refuses some statements while a result
+        is open)."""
+        rows = self.conn.execute(sql, params or []).fetchall()
+        return tuple(rows[0]) if rows else None
+
     def post(self, line: SettlementLine) -> Literal["posted", "unchanged"]:
         """Append ``line``; a no-op for an identical line already posted.
 
         Raises :class:`LedgerError` if a line with the same id but different content exists.
         """
-        existing = self.conn.execute(
+        existing = self._one(
             f"SELECT content_hash FROM {self.table} WHERE line_id = ?", [line.line_id]
-        ).fetchone()
+        )
         new_hash = line.content_hash()
         if existing is not None:
             if existing[0] == new_hash:
@@ -119,9 +126,7 @@ class Ledger:
                 "different content — the ledger is append-only: post a correction that "
                 "references it instead"
             )
-        last = self.conn.execute(
-            f"SELECT seq, entry_hash FROM {self.table} ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        last = self._one(f"SELECT seq, entry_hash FROM {self.table} ORDER BY seq DESC LIMIT 1")
         seq, prev = (1, GENESIS_HASH) if last is None else (int(last[0]) + 1, str(last[1]))
         c = line.content()
         self.conn.execute(
@@ -262,14 +267,12 @@ class Ledger:
         if contract_id is not None:
             sql += " AND contract_id = ?"
             params.append(contract_id)
-        received, paid = self.conn.execute(sql, params).fetchone()
+        received, paid = self._one(sql, params)  # type: ignore[misc]
         return int(received), int(paid)
 
     def head(self) -> str:
         """The latest entry hash (the genesis hash for an empty ledger)."""
-        row = self.conn.execute(
-            f"SELECT entry_hash FROM {self.table} ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        row = self._one(f"SELECT entry_hash FROM {self.table} ORDER BY seq DESC LIMIT 1")
         return GENESIS_HASH if row is None else str(row[0])
 
     def verify(self) -> LedgerCheck:
