@@ -11,39 +11,12 @@ import datetime as dt
 
 import ibis
 import pytest
+from literal_tables import ACTIVITY_SCHEMA, PEOPLE_SCHEMA
 
 from commissioning.indicators.compute import compute_indicator
 
 D = dt.date
 YEARS = [2022, 2023]
-
-PEOPLE_SCHEMA = {
-    "person_id": "string",
-    "birth_year": "int64",
-    "birth_month": "int64",
-    "sex": "string",
-    "lsoa_code": "string",
-    "imd_decile": "int64",
-    "practice_code": "string",
-    "registration_date": "date",
-    "deregistration_date": "date",
-    "death_date": "date",
-    "place_of_death": "string",
-}
-ACTIVITY_SCHEMA = {
-    "activity_id": "string",
-    "person_id": "string",
-    "setting": "string",
-    "point_of_delivery": "string",
-    "provider_code": "string",
-    "start_date": "date",
-    "end_date": "date",
-    "los_days": "int64",
-    "primary_diagnosis": "string",
-    "procedure_code": "string",
-    "units": "float64",
-    "cost_gbp": "float64",
-}
 
 
 def person(pid: str, birth_year: int) -> dict[str, object]:
