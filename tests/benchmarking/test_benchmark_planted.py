@@ -18,9 +18,10 @@ from commissioning.benchmarking.compare import (
     practice_variation,
     spc_chart,
 )
-from commissioning.benchmarking.peers import home_place, place_profiles, similar_places
+from commissioning.benchmarking.peers import place_profiles, similar_places
 from commissioning.data.load import Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
+from commissioning.data.queries import home_place
 from commissioning.indicators.compute import compute_indicator
 from commissioning.reports.benchmark_report import write_benchmark_report
 from commissioning.reports.indicators_report import write_indicators_report

@@ -41,15 +41,6 @@ RURALITY_SCORE = {"urban": 0.0, "mixed": 0.5, "rural": 1.0}
 DEFAULT_PEERS = 10
 
 
-def home_place(tables: Tables) -> str:
-    """The commissioner's own place (``places.is_home = 1``)."""
-    places = tables["places"]
-    rows = places.filter(places.is_home == 1).select("place_code").execute()
-    if rows.empty:
-        raise ValueError("no place has is_home = 1; pass home_place explicitly")
-    return str(rows["place_code"].iloc[0])
-
-
 def place_profiles(tables: Tables, years: Sequence[int]) -> pd.DataFrame:
     """One row a place: name, rurality, person-years and the similarity features (shares
     as percentages of the mid-year population pooled over ``years``)."""

@@ -24,11 +24,11 @@ from commissioning.contracts.scenarios import (
     run_scenario,
     run_scenarios,
     spec_for_contract,
-    store_years,
 )
 from commissioning.contracts.schema import Contract
 from commissioning.contracts.stress import run_stress
 from commissioning.contracts.versions import compare_versions, content_hash, describe_changes
+from commissioning.data.queries import activity_years
 from commissioning.reports.contract_report import write_contract_report, write_contracts_index
 from commissioning.reports.formatting import gbp
 from commissioning.settlement.ledger import Ledger
@@ -80,7 +80,7 @@ def _store(store: Path | None) -> duckdb.DuckDBPyConnection:
 
 
 def _run(contract: Contract, con: duckdb.DuckDBPyConnection) -> ScenarioResult:
-    years = store_years(con)
+    years = activity_years(ibis_tables(con))
     if len(years) < 2:
         typer.echo("the store holds fewer than two financial years of activity", err=True)
         raise typer.Exit(2)
@@ -220,7 +220,8 @@ def scenarios(
 ) -> None:
     """Run every worked scenario on the store and write the reports and the index."""
     con = _store(store)
-    results = run_scenarios(ibis_tables(con), con, store_years(con))
+    tables = ibis_tables(con)
+    results = run_scenarios(tables, con, activity_years(tables))
     for r in results:
         write_contract_report(r, out)
         typer.echo(

@@ -298,17 +298,19 @@ def main() -> None:  # pragma: no cover - console script entry
 
 def _open_store_tables(store: Path | None, config: Path | None) -> tuple[Any, Any, list[int]]:
     """An open store, its Ibis tables and the financial years its activity covers."""
-    from commissioning.store.duckdb_store import connect, data_years, ibis_tables
+    from commissioning.data.queries import activity_years
+    from commissioning.store.duckdb_store import connect, ibis_tables
 
     settings = load_settings(config)
     path = store or settings.store.path
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: no store here yet; load data first (or run demo)")
     con = connect(path)
-    years = data_years(con)
+    tables = ibis_tables(con)
+    years = activity_years(tables)
     if not years:
         raise ValueError(f"{path}: the store holds no activity yet; load data first")
-    return con, ibis_tables(con), years
+    return con, tables, years
 
 
 OutOption = Annotated[Path, typer.Option("--out", help="Folder to write the report to.")]

@@ -39,7 +39,7 @@ import pandas as pd
 
 from commissioning.contracts.schema import Contract
 from commissioning.core.schema import POINTS_OF_DELIVERY
-from commissioning.data.queries import Tables, financial_year
+from commissioning.data.queries import Tables, financial_year, home_place
 from commissioning.population.person_year import person_year_table
 
 #: Contract setting -> canonical points of delivery (see the module docstring).
@@ -100,15 +100,6 @@ def points_of_delivery_in_scope(contract: Contract) -> tuple[str, ...]:
         named = [p for p in service.points_of_delivery if p in canonical]
         chosen += named or list(canonical)
     return tuple(dict.fromkeys(chosen))
-
-
-def home_place(tables: Tables) -> str:
-    """The commissioner's own place (``places.is_home = 1``)."""
-    places = tables["places"]
-    df = places.filter(places.is_home == 1).select("place_code").execute()
-    if df.empty:
-        raise ValueError("no home place in the places table — mark one with is_home = 1")
-    return str(df["place_code"].iloc[0])
 
 
 def place_tables(tables: Tables, place_code: str) -> dict[str, ir.Table]:

@@ -385,15 +385,6 @@ def spec_for_contract(contract: Contract) -> ScenarioSpec:
     )
 
 
-def store_years(con: Any) -> list[int]:
-    """Financial years with activity in a store (by the calendar year they start in)."""
-    rows = con.execute(
-        "SELECT DISTINCT year(start_date) - CASE WHEN month(start_date) < 4 THEN 1 ELSE 0 END "
-        "AS fy FROM activity ORDER BY fy"
-    ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 def run_scenarios(
     tables: Tables,
     con: Any,

@@ -50,6 +50,22 @@ def mid_year_population(tables: Tables, years: Sequence[int]) -> ir.Table:
     return pop.join(practices, "practice_code")
 
 
+def home_place(tables: Tables) -> str:
+    """The commissioner's own place (``places.is_home = 1``)."""
+    places = tables["places"]
+    rows = places.filter(places.is_home == 1).select("place_code").execute()
+    if rows.empty:
+        raise ValueError("no place has is_home = 1: mark the home place in the places table")
+    return str(rows["place_code"].iloc[0])
+
+
+def activity_years(tables: Tables) -> list[int]:
+    """Financial years with any activity, in order."""
+    act = tables["activity"]
+    out = act.select(year=financial_year(act.start_date)).distinct().execute()
+    return sorted(int(y) for y in out["year"])
+
+
 def activity_in_years(tables: Tables, years: Sequence[int]) -> ir.Table:
     """Activity whose start date falls in the given financial years, with ``year``."""
     act = tables["activity"]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from commissioning.core.suppression import DEFAULT_THRESHOLD
+from commissioning.data.queries import activity_years
 from commissioning.indicators import frames
 from commissioning.indicators.library import Indicator, Library, Standardisation, default_library
 from commissioning.indicators.stats import (
@@ -50,13 +51,6 @@ class Aggregates:
 
     numerator: pd.DataFrame
     denominator: pd.DataFrame
-
-
-def available_years(tables: Tables) -> list[int]:
-    """Financial years with any activity, in order."""
-    act = tables["activity"]
-    out = act.select(year=frames.financial_year(act.start_date)).distinct().execute()
-    return sorted(int(y) for y in out["year"])
 
 
 def _band_kind(ind: Indicator, standardisation: Standardisation) -> str:
@@ -402,7 +396,7 @@ def compute_indicator(
     """
     lib = library or default_library()
     ind = lib.get(indicator_id)
-    yrs = list(years) if years is not None else available_years(tables)
+    yrs = list(years) if years is not None else activity_years(tables)
     agg = aggregate(
         tables,
         ind,
@@ -442,7 +436,7 @@ def indicator_series(
         raise ValueError(f"{indicator_id!r} is a yearly measure; it has no {by}ly series")
     if by not in _FRACTION:
         raise ValueError(f"by must be 'quarter' or 'month', got {by!r}")
-    yrs = list(years) if years is not None else available_years(tables)
+    yrs = list(years) if years is not None else activity_years(tables)
     agg = aggregate(tables, ind, yrs, group_by=None, library=lib, place_code=place_code, period=by)
     if ind.measure == "mean_per_person":
         agg = Aggregates(agg.numerator.assign(n=0, sum_sq=0.0), agg.denominator)
@@ -466,7 +460,7 @@ def compute_all(
     """Every indicator of the library for every group, stacked (life expectancy only
     where the group is large enough)."""
     lib = library or default_library()
-    yrs = list(years) if years is not None else available_years(tables)
+    yrs = list(years) if years is not None else activity_years(tables)
     parts = []
     for ind in lib.indicators:
         if group_by == "provider_code" and ind.measure in POPULATION_MEASURES:

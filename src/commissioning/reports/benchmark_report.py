@@ -28,7 +28,7 @@ from commissioning.benchmarking.peers import (
     place_profiles,
     similar_places,
 )
-from commissioning.benchmarking.peers import home_place as find_home_place
+from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.library import Library, default_library
 from commissioning.indicators.stats import FunnelPlot
 from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page

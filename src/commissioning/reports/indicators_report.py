@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from commissioning.benchmarking.compare import spc_chart
-from commissioning.benchmarking.peers import home_place as find_home_place
+from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.compute import compute_all
 from commissioning.indicators.library import Indicator, Library, default_library
 from commissioning.monitoring.spc import XmrChart

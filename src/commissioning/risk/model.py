@@ -21,7 +21,26 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 
-class EmergencyAdmissionRiskModel(ClassifierMixin, BaseEstimator):
+class _ProbabilityClassifier(ClassifierMixin, BaseEstimator):
+    """Shared by the risk estimators: the class is the most probable one, and missing
+    feature values are allowed (the features leave them where data are absent)."""
+
+    classes_: npt.NDArray[Any]
+
+    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:  # pragma: no cover
+        raise NotImplementedError
+
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        proba = self.predict_proba(X)
+        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class EmergencyAdmissionRiskModel(_ProbabilityClassifier):
     """Gradient-boosted trees for the chance of an emergency admission next year.
 
     A :class:`~sklearn.ensemble.HistGradientBoostingClassifier` (log loss, so its
@@ -94,17 +113,8 @@ class EmergencyAdmissionRiskModel(ClassifierMixin, BaseEstimator):
         with threadpool_limits(limits=self.n_threads, user_api="openmp"):
             return np.asarray(self.model_.predict_proba(X), dtype=np.float64)
 
-    def predict(self, X: Any) -> npt.NDArray[Any]:
-        proba = self.predict_proba(X)
-        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
-
-
-class ParrLikeBaseline(ClassifierMixin, BaseEstimator):
+class ParrLikeBaseline(_ProbabilityClassifier):
     """A PARR-like baseline: logistic regression on age, sex and prior admissions.
 
     In the spirit of the Patients at Risk of Re-hospitalisation tool (Billings et al.
@@ -143,12 +153,3 @@ class ParrLikeBaseline(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         return np.asarray(self.model_.predict_proba(self._design(X)), dtype=np.float64)
-
-    def predict(self, X: Any) -> npt.NDArray[Any]:
-        proba = self.predict_proba(X)
-        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags

@@ -82,16 +82,3 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def get_info(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     row = con.execute("SELECT value FROM store_info WHERE key = ?", [key]).fetchone()
     return None if row is None else str(row[0])
-
-
-def data_years(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Financial years (named by their start year) with activity in the store."""
-    row = con.execute("SELECT min(start_date), max(start_date) FROM activity").fetchone()
-    if row is None or row[0] is None:
-        return []
-    first, last = row
-
-    def fy(d: object) -> int:
-        return int(d.year) - (1 if d.month < 4 else 0)  # type: ignore[attr-defined]
-
-    return list(range(fy(first), fy(last) + 1))
