@@ -12,6 +12,8 @@ import pytest
 from commissioning.synthetic.generate import generate, write
 from commissioning.synthetic.parameters import SyntheticParameters
 
+pytest_plugins = ["postgres_fixture"]
+
 SMALL = SyntheticParameters(people=4_000, years=2, seed=11)
 CALIBRATION = SyntheticParameters(people=60_000, years=4, seed=20261123)
 

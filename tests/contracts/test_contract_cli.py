@@ -36,10 +36,17 @@ def contract_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_check_prints_valid_and_warnings(contract_file: Path) -> None:
+def test_check_passes_a_good_file_and_prints_warnings(contract_file: Path) -> None:
     result = runner.invoke(app, ["contract", "check", str(contract_file)])
     assert result.exit_code == 0, result.output
-    assert "valid" in result.output
+    assert "optimistic-older-people 1.0: passes its checks" in result.output
+    heavy = contract_file.with_name("heavy.toml")
+    heavy.write_text(
+        contract_file.read_text().replace("planned_savings = 0.25", "planned_savings = 0.35", 1)
+    )
+    result = runner.invoke(app, ["contract", "check", str(heavy)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("warning years[1].planned_savings")
 
 
 def test_check_names_the_field_and_the_fix_without_a_traceback(tmp_path: Path) -> None:
@@ -59,64 +66,100 @@ def test_simulate_reports_the_chance_of_loss(contract_file: Path) -> None:
     assert "p_loss_beyond_reserve" in result.output
 
 
-def test_budget_settle_statement_and_scenarios(
+def test_budget_proposes_a_version_and_leaves_the_file_alone(
     store: Path, contract_file: Path, tmp_path: Path
 ) -> None:
-    result = runner.invoke(app, ["contract", "budget", str(contract_file), "--store", str(store)])
+    before = contract_file.read_bytes()
+    proposed = tmp_path / "planned.toml"
+    result = runner.invoke(
+        app,
+        [
+            "contract",
+            "budget",
+            str(contract_file),
+            "--store",
+            str(store),
+            "--propose",
+            str(proposed),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "year 1: do nothing" in result.output
+    assert contract_file.read_bytes() == before
+    diff = runner.invoke(app, ["contract", "diff", str(contract_file), str(proposed)])
+    assert "version: '1.0' -> '1.0-planned'" in diff.output
+    assert "finance.baseline_budget_gbp" in diff.output
+    check = runner.invoke(app, ["contract", "check", str(proposed)])
+    assert check.exit_code == 0, check.output
 
-    result = runner.invoke(
-        app,
-        [
-            "contract",
-            "settle",
-            str(contract_file),
-            "--store",
-            str(store),
-            "--year",
-            "1",
-            "--quarter",
-            "4",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert "capitation" in result.output
 
-    again = runner.invoke(
-        app,
-        [
-            "contract",
-            "settle",
-            str(contract_file),
-            "--store",
-            str(store),
-            "--year",
-            "1",
-            "--quarter",
-            "4",
-        ],
-    )
-    assert "posted 0," in again.output
+def _cli(store: Path, *args: str) -> object:
+    return runner.invoke(app, ["contract", *args, "--records", str(store), "--demo"])
 
-    result = runner.invoke(
-        app,
-        [
-            "contract",
-            "statement",
-            str(contract_file),
-            "--store",
-            str(store),
+
+def test_the_lifecycle_from_the_command_line(
+    store: Path, contract_file: Path, tmp_path: Path
+) -> None:
+    """Register, sign, settle through review and approval, statement, verify, audit."""
+    r = _cli(store, "register", str(contract_file), "--by", "Cat Manager")
+    assert r.exit_code == 0, r.output
+    assert "awaiting signatures from area-ccg, older-people-consortium" in r.output
+    r = _cli(store, "settle", "optimistic-older-people", "--period", "Y1Q1", "--by", "Cat")
+    assert r.exit_code == 2 and "every party must sign" in r.output
+    for party, who in (("area-ccg", "Ann"), ("older-people-consortium", "Pat")):
+        r = _cli(
+            store,
+            "sign",
+            "optimistic-older-people",
+            "--version",
+            "1.0",
             "--party",
-            "area-ccg",
-            "--out",
-            str(tmp_path),
-        ],
+            party,
+            "--by",
+            who,
+        )
+        assert r.exit_code == 0, r.output
+    assert "signed by every party" in r.output
+    r = _cli(store, "approver", "Fay Finance", "--limit", "50000000", "--by", "Admin")
+    assert r.exit_code == 0, r.output
+    r = _cli(store, "settle", "optimistic-older-people", "--period", "Y1Q2", "--by", "Cat")
+    assert r.exit_code == 2 and "settle Y1Q1 before Y1Q2" in r.output
+    r = _cli(store, "settle", "optimistic-older-people", "--period", "Y1Q1", "--by", "Cat")
+    assert r.exit_code == 0, r.output
+    # Year 1 of the file as signed: £160,000,000 x 0.85 = £136,000,000, nothing at risk:
+    # £34,000,000 a quarter — never re-planned from the data.
+    assert "capitation         area-ccg -> older-people-consortium: £34,000,000.00" in r.output
+    run_id = r.output.split()[1]
+    for step, who in (("review", "Rob"), ("approve", "Fay Finance"), ("post", "Fay Finance")):
+        r = _cli(store, step, run_id, "--by", who)
+        assert r.exit_code == 0, r.output
+    assert "posted" in r.output and "ledger head: 1 entries" in r.output
+    out = tmp_path / "statements"
+    r = _cli(
+        store, "statement", "optimistic-older-people", "--party", "area-ccg", "--out", str(out)
     )
-    assert result.exit_code == 0, result.output
-    assert "reconciles" in result.output
-    assert (tmp_path / "optimistic-older-people_area-ccg.csv").exists()
+    assert r.exit_code == 0, r.output
+    assert "paid £34,000,000.00" in r.output and "ledger verified: 1 entries" in r.output
+    r = _cli(store, "verify")
+    assert r.exit_code == 0 and r.output.startswith("ledger verified")
+    audit = tmp_path / "audit.json"
+    assert _cli(store, "audit", "optimistic-older-people", "--out", str(audit)).exit_code == 0
+    r = runner.invoke(app, ["contract", "verify-audit", str(audit), "--demo"])
+    assert r.exit_code == 0 and "ledger verified" in r.output
+    r = _cli(store, "status", "optimistic-older-people")
+    assert (
+        "optimistic-older-people: live" in r.output
+        and "Y1Q1 (2025-04-01 to 2025-06-30)" in r.output
+    )
 
+
+def test_commands_refuse_without_a_ledger_key(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMMISSIONING_LEDGER_KEY", raising=False)
+    r = runner.invoke(app, ["contract", "verify", "--records", str(store)])
+    assert r.exit_code == 2 and "no ledger key" in r.output
+
+
+def test_scenarios_command_writes_the_reports(store: Path, tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["contract", "scenarios", "--store", str(store), "--out", str(tmp_path / "reports")]
     )

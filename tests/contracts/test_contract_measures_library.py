@@ -16,11 +16,11 @@ import pytest
 from commissioning.contracts.cohort import PlaceData, fetch_place_data, select_cohort
 from commissioning.contracts.load import load_example
 from commissioning.contracts.measures import MEASURES, NOT_IN_DATA, measure_values
-from commissioning.contracts.scenarios import SCENARIOS, _cohort_rule
 from commissioning.data.load import Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
 from commissioning.indicators.compute import compute_indicator
 from commissioning.indicators.library import default_library
+from commissioning.scenarios.worked import SCENARIOS, _cohort_rule
 from commissioning.store.duckdb_store import connect, ibis_tables
 
 

@@ -10,6 +10,9 @@ from typing import Any
 from commissioning.contracts.load import contract_from_dict
 from commissioning.contracts.schema import Contract
 
+#: A ledger key for tests (the real one comes from COMMISSIONING_LEDGER_KEY).
+TEST_KEY = b"test-ledger-key-not-a-secret"
+
 CORRIDORS_2_10 = [
     {"from_share": 0, "to_share": 0.02, "provider_share": 1},
     {"from_share": 0.02, "to_share": 0.10, "provider_share": 0.5},
@@ -25,6 +28,8 @@ MEASURE_A = {
     "polarity": "higher_is_better",
     "kind": "proportion",
     "curve": {"type": "linear"},
+    "measured_from": "return",
+    "definition": "Share of the cohort living at home a year later",
 }
 MEASURE_B = {
     "indicator_id": "b",
@@ -36,6 +41,8 @@ MEASURE_B = {
     "polarity": "lower_is_better",
     "kind": "rate_per_1000",
     "curve": {"type": "threshold", "threshold": 1},
+    "measured_from": "return",
+    "definition": "Emergency admissions per 1,000 cohort",
 }
 
 

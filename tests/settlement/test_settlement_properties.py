@@ -7,7 +7,7 @@ from decimal import Decimal
 import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from settlement_cases import CORRIDORS_2_10, MEASURE_A, base_contract
+from settlement_cases import CORRIDORS_2_10, MEASURE_A, TEST_KEY, base_contract
 
 from commissioning.contracts.load import contract_from_dict
 from commissioning.settlement.ledger import Ledger
@@ -152,7 +152,7 @@ def test_resettling_a_period_changes_nothing(
         contract_from_dict(data), PeriodInputs.model_validate(inputs.model_dump())
     )
     assert first == again
-    ledger = Ledger(duckdb.connect())
+    ledger = Ledger(duckdb.connect(), TEST_KEY)
     assert ledger.post_many(first)["posted"] == len(first)
     assert ledger.post_many(again) == {"posted": 0, "unchanged": len(first)}
     assert ledger.verify().ok

@@ -11,10 +11,12 @@ from decimal import Decimal
 import pytest
 from settlement_cases import CORRIDORS_2_10, MEASURE_A, MEASURE_B, make
 
+from commissioning.contracts.schema import Contract
 from commissioning.settlement.lines import Adjustment, PeriodInputs, SettlementLine
 from commissioning.settlement.settle import (
     SettlementError,
     annual_budget_pence,
+    do_nothing_budget_pence,
     net_by_party,
     settle_period,
     settle_periods,
@@ -204,8 +206,8 @@ def test_budget_grows_and_planned_savings_reduce_it() -> None:
 def test_fee_years_then_capitation_with_outcomes_and_risk_share() -> None:
     # Years 1-2: block fee £250,000 a quarter, nothing at risk, no risk share even if an
     # outturn is reported. Year 3: capitation, 10% at risk: core £225,000 a quarter; outcome
-    # pot £25,000; A at target pays £15,000, B at target pays £10,000. Year-3 outturn
-    # £900,000: returns £40,000 (as above).
+    # pot £25,000; A at target pays £15,000, B at target pays £10,000 each quarter, so the
+    # provider is paid the whole £1,000,000. Year-3 outturn £900,000: returns £40,000.
     c = make(
         form={"type": "prime_provider", "prime": "prov"},
         parties=[
@@ -230,9 +232,19 @@ def test_fee_years_then_capitation_with_outcomes_and_risk_share() -> None:
         c, Q(year=2, quarter=4, indicator_values=at_target, outturn_cost_gbp=900_000)
     )
     assert [(ln.kind, ln.amount_pence) for ln in y2q4] == [("block_instalment", 25_000_000)]
-    y3q4 = settle_period(
-        c, Q(year=3, quarter=4, indicator_values=at_target, outturn_cost_gbp=900_000)
+    y3 = settle_periods(
+        c,
+        [
+            Q(
+                year=3,
+                quarter=q,
+                indicator_values=at_target,
+                outturn_cost_gbp=900_000 if q == 4 else None,
+            )
+            for q in (1, 2, 3, 4)
+        ],
     )
+    y3q4 = [ln for ln in y3 if ln.quarter == 4]
     assert paid(y3q4, "capitation", "prov") == 22_500_000
     assert paid(y3q4, "outcome_payment", "prov") == 2_500_000
     assert paid(y3q4, "gain_share", "icb") == 4_000_000
@@ -426,3 +438,115 @@ def test_every_line_carries_provenance() -> None:
         assert line.period == "Y1Q1"
         assert line.inputs_digest == inputs.digest()
         assert ("event_digest", "abc") in line.inputs
+
+
+# -- what was at stake: withheld value at risk is not a saving ----------------------------
+
+
+def _at_stake(**risk: object) -> Contract:
+    return make(
+        years=[
+            {
+                "year": 1,
+                "basis": "capitation",
+                "value_at_risk": 0.10,
+                "risk_share": {"corridors": [{"from_share": 0, "provider_share": 0.5}], **risk},
+            }
+        ],
+        outcomes={"measures": [MEASURE_A, MEASURE_B]},
+    )
+
+
+def _year(c: Contract, values: dict[str, object], outturn: int) -> list:
+    return settle_periods(
+        c,
+        [
+            Q(
+                year=1,
+                quarter=q,
+                indicator_values=values,
+                outturn_cost_gbp=outturn if q == 4 else None,
+            )
+            for q in (1, 2, 3, 4)
+        ],
+    )
+
+
+def test_no_gain_share_while_the_provider_lost_money_on_what_it_was_paid() -> None:
+    # Budget £1,000,000 with 10% (£100,000) at risk; outcomes stay at baseline, so nothing
+    # of the value at risk is earned: the provider is paid £900,000. Outturn £950,000 (95%
+    # of the budget). On the budget the "variance" would be a £50,000 underspend and the
+    # provider would return £25,000 of gain; on what it was paid it overspent £50,000 and
+    # the commissioner pays half of that, £25,000, as its risk share.
+    lines = _year(_at_stake(), {"a": "0.50", "b": 20}, 950_000)
+    assert paid(lines, "outcome_payment", "prov") == 0
+    assert not [ln for ln in lines if ln.kind == "gain_share"]
+    assert paid(lines, "risk_share", "prov") == 2_500_000
+    net = net_by_party(lines)
+    assert net["prov"] == 90_000_000 + 2_500_000
+
+
+def test_core_budget_basis_keeps_outcome_payments_outside_the_share() -> None:
+    # Outcomes at target: £100,000 earned. Core budget £900,000, outturn £950,000: an
+    # overspend of £50,000 on the core; the commissioner pays half, £25,000.
+    lines = _year(_at_stake(variance_basis="core_budget"), {"a": "0.60", "b": 15}, 950_000)
+    assert paid(lines, "outcome_payment", "prov") == 10_000_000
+    assert paid(lines, "risk_share", "prov") == 2_500_000
+
+
+def test_minimum_savings_rate_is_not_a_zero_share_first_corridor() -> None:
+    # Outcomes at target: paid £1,000,000. Outturn £970,000: a 3% underspend (£30,000).
+    # MSR 2%: reached, so shared from the first pound at 50%: the provider returns £15,000.
+    # A zero-share corridor [0, 2%) would have returned £20,000 + half of £10,000 = £25,000.
+    at_target = {"a": "0.60", "b": 15}
+    msr = _year(_at_stake(minimum_savings_rate=0.02), at_target, 970_000)
+    assert paid(msr, "gain_share", "icb") == 1_500_000
+    corridor = make(
+        years=[
+            {
+                "year": 1,
+                "basis": "capitation",
+                "value_at_risk": 0.10,
+                "risk_share": {
+                    "corridors": [
+                        {"from_share": 0, "to_share": 0.02, "provider_share": 0},
+                        {"from_share": 0.02, "provider_share": 0.5},
+                    ]
+                },
+            }
+        ],
+        outcomes={"measures": [MEASURE_A, MEASURE_B]},
+    )
+    assert paid(_year(corridor, at_target, 970_000), "gain_share", "icb") == 2_500_000
+    # Below the MSR (a 1.5% underspend, £15,000) nothing is shared: all £15,000 returned.
+    below = _year(_at_stake(minimum_savings_rate=0.02), at_target, 985_000)
+    assert paid(below, "gain_share", "icb") == 1_500_000
+
+
+def test_quality_gate_withholds_the_gain() -> None:
+    # Gate: at least 50% of the value at risk earned. Measure B at target (40% weight)
+    # earns £40,000 of £100,000: 40% < 50%, so the provider keeps none of its gain.
+    # Paid £940,000, outturn £840,000: underspend £100,000, all returned.
+    lines = _year(_at_stake(quality_gate=0.5), {"a": "0.50", "b": 15}, 840_000)
+    assert paid(lines, "outcome_payment", "prov") == 4_000_000
+    assert paid(lines, "gain_share", "icb") == 10_000_000
+    # With A at target as well (all earned) the gate is met: half the £160,000 returned.
+    met = _year(_at_stake(quality_gate=0.5), {"a": "0.60", "b": 15}, 840_000)
+    assert paid(met, "gain_share", "icb") == 8_000_000
+
+
+def test_indexation_is_apart_from_do_nothing_growth() -> None:
+    # Baseline £1,000,000; do-nothing growth 5% a year; budget indexed at uplift 3% less
+    # efficiency 1.1% = 1.9% a year. Year 3 budget: 1,000,000 x 1.019^2 = £1,038,361.00;
+    # do-nothing year 3: 1,000,000 x 1.05^2 = £1,102,500.
+    c = make(
+        duration_years=3,
+        finance={
+            "baseline_budget_gbp": 1_000_000,
+            "do_nothing_growth": 0.05,
+            "indexation": {"uplift": 0.03, "efficiency": 0.011},
+        },
+        years=[{"year": y, "basis": "capitation"} for y in (1, 2, 3)],
+    )
+    assert annual_budget_pence(c, 3) == 103_836_100
+    assert do_nothing_budget_pence(c, 3) == 110_250_000

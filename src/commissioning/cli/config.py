@@ -31,6 +31,21 @@ class PseudonymisationSettings(BaseModel):
     key_file: Path | None = Field(None, description="File holding the key (first line)")
 
 
+class LedgerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key_env: str = Field(
+        "COMMISSIONING_LEDGER_KEY",
+        description="Environment variable holding the key that authenticates ledger entries",
+    )
+    key_file: Path | None = Field(None, description="File holding the ledger key (first line)")
+    anchor: Path | None = Field(
+        None,
+        description="File the ledger head is appended to after every posting (default: "
+        "beside the store, <store>.ledger-anchor.jsonl); keep it where database users "
+        "cannot write",
+    )
+
+
 class PublicationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     suppression_threshold: int = Field(
@@ -42,6 +57,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     store: StoreSettings = StoreSettings()
     pseudonymisation: PseudonymisationSettings = PseudonymisationSettings()
+    ledger: LedgerSettings = LedgerSettings()
     publication: PublicationSettings = PublicationSettings()
     output_folder: Path = Field(Path("out"), description="Where reports are written")
 

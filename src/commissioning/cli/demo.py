@@ -148,7 +148,9 @@ def _stage_reports(
     page = write_benchmark_report(tables, out_dir, years)
     links.append(("Benchmarking: peers, funnel plots, opportunity, practice variation", page.name))
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
-    page = run_contract_stage(tables, con, out_dir, years, say)
+    anchor = out_dir / "commissioning.ledger-anchor.jsonl"
+    anchor.unlink(missing_ok=True)
+    page = run_contract_stage(tables, con, out_dir, years, say, anchor)
     links.append(("Outcome-based contracts: worked scenarios", page.name))
     return links
 

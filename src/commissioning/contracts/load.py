@@ -1,6 +1,8 @@
 """Reading contract files (TOML) and turning validation failures into readable errors.
 
-Only the explicit ``load_*`` functions touch files; everything else is pure.
+Only :func:`read_contract_text` and the ``load_*`` functions touch files; everything else
+is pure. Every failure to read or validate a file is a :class:`ContractError` listing its
+problems, never a traceback.
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ class ContractError(ValueError):
         self.source = source
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{source} has {len(problems)} problem(s):\n{lines}")
+
+
+#: The problem when a number is too large for exact money arithmetic.
+NUMBER_TOO_LARGE = (
+    "a number is too large to hold exactly — check the units of the money fields; write "
+    "pounds, e.g. 23000000"
+)
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
@@ -116,27 +125,83 @@ def problems_from_validation_error(error: ValidationError) -> list[Problem]:
 
 
 def contract_from_dict(data: dict[str, Any], source: str = "contract") -> Contract:
-    """Validate a parsed contract mapping, raising :class:`ContractError` on failure."""
+    """Validate a parsed contract mapping, raising :class:`ContractError` on failure.
+
+    A money amount too large for exact arithmetic (about 10^26 pounds and up: Decimal's 28
+    digits with pence) makes the validator raise ``decimal.InvalidOperation`` rather than
+    a validation error; it is reported as a problem too, never as a traceback.
+    """
     try:
         return Contract.model_validate(data)
     except ValidationError as exc:
         raise ContractError(problems_from_validation_error(exc), source) from None
+    except ArithmeticError:
+        raise ContractError([Problem("", NUMBER_TOO_LARGE)], source) from None
+
+
+def parse_contract_toml(text: str, source: str = "contract") -> dict[str, Any]:
+    """The mapping of contract TOML text, unvalidated; :class:`ContractError` if unreadable."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problem = Problem("", f"is not valid TOML ({exc}) — fix the syntax")
+        raise ContractError([problem], source) from None
+    except ValueError:
+        # Python refuses to read integers of more than 4,300 digits (int_max_str_digits).
+        problem = Problem(
+            "", "has a number with thousands of digits — fix it; write pounds, e.g. 23000000"
+        )
+        raise ContractError([problem], source) from None
+    except RecursionError:
+        # tomllib reads nested arrays and inline tables recursively.
+        problem = Problem(
+            "", "is nested too deeply to read — check that every '[' and '{' is closed"
+        )
+        raise ContractError([problem], source) from None
 
 
 def loads_contract(text: str, source: str = "contract") -> Contract:
     """Parse and validate contract TOML text."""
+    return contract_from_dict(parse_contract_toml(text, source), source)
+
+
+def read_contract_text(path: str | Path) -> str:
+    """The text of a contract file, or :class:`ContractError` with one problem saying why
+    it cannot be read (no such file, a folder, not UTF-8, no permission).
+
+    A UTF-8 byte-order mark (as some Windows editors write) is dropped, since TOML does
+    not allow one.
+    """
+    file = Path(path)
+    source = str(file)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        problem = Problem("", f"is not valid TOML ({exc}) — fix the syntax")
-        raise ContractError([problem], source) from None
-    return contract_from_dict(data, source)
+        data = file.read_bytes()
+    except FileNotFoundError:
+        message = "no such file — check the path and the file name"
+        raise ContractError([Problem("", message)], source) from None
+    except IsADirectoryError:
+        message = "is a folder, not a contract file — give the path of a .toml file"
+        raise ContractError([Problem("", message)], source) from None
+    except PermissionError:
+        message = "cannot be read (permission denied) — check the file's permissions"
+        raise ContractError([Problem("", message)], source) from None
+    except OSError as exc:
+        message = f"cannot be read ({exc.strerror or exc}) — check the path"
+        raise ContractError([Problem("", message)], source) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = (
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}) — save it as "
+            "UTF-8 (in most editors: Save As, encoding UTF-8)"
+        )
+        raise ContractError([Problem("", message)], source) from None
 
 
 def load_contract(path: str | Path) -> Contract:
-    """Read and validate a contract file."""
-    file = Path(path)
-    return loads_contract(file.read_text(encoding="utf-8"), source=str(file))
+    """Read and validate a contract file; every failure is a :class:`ContractError`."""
+    return loads_contract(read_contract_text(path), source=str(Path(path)))
 
 
 def list_examples() -> list[str]:

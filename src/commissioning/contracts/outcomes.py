@@ -86,6 +86,12 @@ class Measure(StrictModel):
     ``kind`` says how chance variation is judged: ``proportion`` (values 0-1, Wilson
     interval), ``rate_per_1000`` (Poisson), ``score`` (needs ``sd``, the person-level
     standard deviation, e.g. of an EQ-5D health gain).
+
+    ``measured_from`` says where each period's value comes from: ``data`` — measured by the
+    workbench from the person-level data (the ``indicator_id`` must then be a measure it
+    knows, see :mod:`commissioning.contracts.measures`); ``return`` — a contract-specific
+    measure supplied in the provider's return, with its ``definition`` written out. Either
+    way a value pays only once it is certified.
     """
 
     indicator_id: Identifier
@@ -98,6 +104,8 @@ class Measure(StrictModel):
     kind: Literal["proportion", "rate_per_1000", "score"] = "score"
     sd: Decimal | None = None
     curve: PaymentCurve = Field(default_factory=LinearCurve)
+    measured_from: Literal["data", "return"] = "data"
+    definition: str = ""
 
     @model_validator(mode="after")
     def _direction(self) -> Measure:
@@ -122,9 +130,15 @@ class Measure(StrictModel):
 
 
 class OutcomesFramework(StrictModel):
-    """The measures a contract pays on; weights must add up to exactly 1."""
+    """The measures a contract pays on; weights must add up to exactly 1.
+
+    ``measurement`` says what a quarter's value is: ``period`` — measured over that quarter
+    alone; ``year_to_date`` — measured from the start of the contract year to the quarter's
+    end (so quarter 4's value is the year's).
+    """
 
     measures: list[Measure] = Field(default_factory=list)
+    measurement: Literal["period", "year_to_date"] = "period"
 
     @model_validator(mode="after")
     def _weights(self) -> OutcomesFramework:

@@ -141,12 +141,25 @@ class Party(StrictModel):
     share: FractionValue | None = None
 
 
+class Indexation(StrictModel):
+    """How the budget moves from year to year: an uplift less an efficiency factor
+    (the National Tariff's cost uplift less its efficiency factor), apart from the
+    do-nothing growth of demand and cost that the budget is compared with."""
+
+    uplift: GrowthRate
+    efficiency: FractionValue = Decimal(0)
+
+
 class Finance(StrictModel):
     """The money baseline. ``baseline_budget_gbp`` is year 1's annual budget before planned
-    savings; it is meant to be overridden by the cohort's spend from the population data."""
+    savings. ``do_nothing_growth`` is the expected growth of spend without the contract;
+    the budget grows by it too unless ``indexation`` says otherwise. Planning from data
+    (``commissioning contract budget``) proposes a new version with a baseline from the
+    cohort's spend; the signed figures are never changed in place."""
 
     baseline_budget_gbp: MoneyGbp
     do_nothing_growth: GrowthRate = Decimal(0)
+    indexation: Indexation | None = None
     provider_reserve_gbp: MoneyGbp | None = None
 
 
@@ -164,18 +177,35 @@ class Corridor(StrictModel):
 
 
 class RiskShare(StrictModel):
-    """Year-end risk and gain share on the variance between budget and outturn.
+    """Year-end risk and gain share on the variance between what was at stake and outturn.
+
+    ``variance_basis`` says what the outturn is compared with: ``amount_paid`` (default) —
+    what the provider was actually paid for the year, the core payments plus the outcome
+    payments it earned, so value withheld and not earned is never counted as a saving; or
+    ``core_budget`` — the budget less the whole value at risk (outcome payments are then a
+    reward kept outside the share). Corridor bounds are fractions of the annual budget.
 
     ``corridors`` apply to an underspend (gain); they also apply to an overspend (risk)
     unless ``overspend_corridors`` are given (asymmetric sharing). Beyond the last closed
     corridor the provider's share is 0 — its gain or loss is capped there. ``gain_cap_gbp``
     and ``loss_cap_gbp`` cap, in pounds, what the provider may keep or must bear.
+
+    ``minimum_savings_rate`` (the Medicare Shared Savings Program's MSR): an underspend
+    smaller than this fraction of the budget is not shared at all (the provider keeps
+    none of it, as chance alone could produce it); once it is reached, the corridors apply
+    from the first pound. ``minimum_loss_rate`` is the same for an overspend (the provider
+    bears none of a smaller one). ``quality_gate``: the provider keeps a gain only if its
+    outcome payments earned at least this share of the year's value at risk.
     """
 
+    variance_basis: Literal["amount_paid", "core_budget"] = "amount_paid"
     corridors: list[Corridor] = Field(min_length=1)
     overspend_corridors: list[Corridor] | None = None
     gain_cap_gbp: MoneyGbp | None = None
     loss_cap_gbp: MoneyGbp | None = None
+    minimum_savings_rate: FractionValue = Decimal(0)
+    minimum_loss_rate: FractionValue = Decimal(0)
+    quality_gate: FractionValue | None = None
 
 
 class PaymentYear(StrictModel):
@@ -195,7 +225,12 @@ class PaymentYear(StrictModel):
 
 
 class Contract(StrictModel):
-    """An outcome-based contract, validated. See docs/contracts.md for the file format."""
+    """An outcome-based contract, validated. See docs/contracts.md for the file format.
+
+    ``effective_from`` is set on a variation: the date from which this version's terms
+    replace the previous version's (pro-rated by day within a period and in the year-end
+    reconciliation). The first version takes effect at ``start_date``.
+    """
 
     id: Identifier
     version: Text
@@ -205,6 +240,7 @@ class Contract(StrictModel):
     services: list[ServiceLine] = Field(min_length=1)
     duration_years: int = Field(ge=1, le=15)
     start_date: date
+    effective_from: date | None = None
     periods: Literal["quarter"] = "quarter"
     form: ContractForm
     parties: list[Party] = Field(min_length=2)
@@ -316,6 +352,17 @@ def _cross_field_problems(contract: Contract) -> list[tuple[str, str]]:
     elif len(contract.parties_with_role("commissioner")) > 1:
         problems += _shares_problems(contract.parties, "commissioner", "pooled-budget commissioner")
     problems += _form_problems(contract)
+    if contract.effective_from is not None:
+        end = _add_years(contract.start_date, contract.duration_years)
+        if not contract.start_date <= contract.effective_from < end:
+            problems.append(
+                (
+                    "effective_from",
+                    f"is {contract.effective_from} but must fall within the contract "
+                    f"({contract.start_date} to the day before {end}) — give the date this "
+                    "version's terms take effect",
+                )
+            )
 
     numbers = [y.year for y in contract.years]
     if numbers != list(range(1, contract.duration_years + 1)):
@@ -366,6 +413,14 @@ def _cross_field_problems(contract: Contract) -> list[tuple[str, str]]:
                 if bands is not None:
                     problems += _corridor_problems(bands, f"years[{i}].risk_share.{key}")
     return problems
+
+
+def _add_years(day: date, years: int) -> date:
+    """``day`` moved on by whole years (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def _corridor_problems(bands: list[Any], path: str) -> list[tuple[str, str]]:

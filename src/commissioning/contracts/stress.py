@@ -18,7 +18,11 @@ Model, for each run r and contract year t (floats: this is modelling, not settle
 * outcome payments ``O_t = V_t × Σ_m weight_m × curve_m(attainment_r)``;
 * payment by the year's basis: block or capitation ``B_t - V_t + O_t``; activity, year of
   care and episodes scale with demand, ``B_t × D_t``; outcomes only ``B_t × payout``;
-* with a risk share, the commissioner also settles its corridor part of ``B_t - K_t``;
+* with a risk share, the commissioner also settles its corridor part of the variance
+  between what was at stake and ``K_t`` — the amount paid ``B_t - V_t + O_t`` or the core
+  budget ``B_t - V_t``, as the contract's ``variance_basis`` says — with the same minimum
+  rates, caps and quality gate as settlement
+  (:func:`commissioning.settlement.corridors.provider_share_array`);
 * provider margin ``M_t`` = payment − ``K_t``; commissioner spend = payment.
 
 Outputs: margin by year and cumulative, commissioner spend against do-nothing, the chance
@@ -29,6 +33,7 @@ cumulative margin (Spearman rank correlations). Randomness comes only from the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -39,7 +44,7 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import rankdata
 
 from commissioning.contracts.curves import payout_fraction_array
-from commissioning.contracts.schema import Contract
+from commissioning.contracts.schema import Contract, PaymentYear
 from commissioning.contracts.types import StrictModel
 from commissioning.settlement.corridors import provider_share_array
 from commissioning.settlement.settle import annual_budget_pence, value_at_risk_pence
@@ -199,6 +204,11 @@ class StressResult:
         return float(np.mean(self.cumulative_margin_gbp < 0))
 
     @property
+    def p_cumulative_loss_beyond_reserve(self) -> float:
+        """Chance the provider loses more than one year's reserve over the whole contract."""
+        return float(np.mean(self.cumulative_margin_gbp < -self.reserve_gbp))
+
+    @property
     def p_commissioner_overspend(self) -> float:
         """Chance the commissioner pays more over the contract than the do-nothing spend."""
         spend = self.commissioner_spend_gbp.sum(axis=1)
@@ -213,6 +223,7 @@ class StressResult:
         return {
             "p_loss_beyond_reserve": self.p_loss_beyond_reserve,
             "p_cumulative_loss": self.p_cumulative_loss,
+            "p_cumulative_loss_beyond_reserve": self.p_cumulative_loss_beyond_reserve,
             "p_commissioner_overspend": self.p_commissioner_overspend,
             "median_cumulative_margin_gbp": float(np.median(self.cumulative_margin_gbp)),
             "mean_saving_vs_do_nothing_gbp": float(
@@ -220,6 +231,60 @@ class StressResult:
             ),
             "reserve_gbp": self.reserve_gbp,
         }
+
+
+@dataclass(frozen=True)
+class YearDraws:
+    """One contract year across the runs, for a basis's stress model (pounds)."""
+
+    budget_gbp: float
+    at_risk_gbp: float
+    payout: FloatArray
+    demand_index: FloatArray
+    outturn_gbp: FloatArray
+
+
+def _stress_capitated(rules: PaymentYear, y: YearDraws) -> FloatArray:
+    """Block or capitation: the core, the outcome payments earned and, with a risk share,
+    the commissioner's corridor part of the variance (as settlement computes it)."""
+    n = len(y.payout)
+    pay = y.budget_gbp - y.at_risk_gbp + y.at_risk_gbp * y.payout
+    rs = rules.risk_share
+    if rs is None:
+        return pay
+    core = np.full(n, y.budget_gbp - y.at_risk_gbp)
+    basis = pay if rs.variance_basis == "amount_paid" else core
+    quality = None
+    if rs.quality_gate is not None:
+        earned = y.payout if y.at_risk_gbp > 0 else np.ones(n)
+        quality = earned >= float(rs.quality_gate)
+    variance = basis - y.outturn_gbp
+    kept = provider_share_array(
+        basis, y.outturn_gbp, rs, budget=np.full(n, y.budget_gbp), quality_met=quality
+    )
+    return np.asarray(pay - (variance - kept), dtype=np.float64)
+
+
+def _stress_volume(rules: PaymentYear, y: YearDraws) -> FloatArray:
+    """Activity, year of care, episodes: payment moves with demand."""
+    return np.asarray(y.budget_gbp * y.demand_index, dtype=np.float64)
+
+
+def _stress_outcomes_only(rules: PaymentYear, y: YearDraws) -> FloatArray:
+    """Outcomes only: the budget times the outcome payout."""
+    return np.asarray(y.budget_gbp * y.payout, dtype=np.float64)
+
+
+#: The stress model of each payment basis; every basis that settlement knows
+#: (:data:`commissioning.settlement.settle.BASIS_SETTLEMENT`) must have one.
+BASIS_STRESS: dict[str, Callable[[PaymentYear, YearDraws], FloatArray]] = {
+    "block": _stress_capitated,
+    "capitation": _stress_capitated,
+    "activity": _stress_volume,
+    "year_of_care": _stress_volume,
+    "episode": _stress_volume,
+    "outcomes_only": _stress_outcomes_only,
+}
 
 
 def _ranks(x: FloatArray) -> FloatArray:
@@ -281,20 +346,20 @@ def run_stress(
 
     payment = np.empty(shape)
     for i, rules in enumerate(contract.years):
-        budget = annual_budget_pence(contract, i + 1) / 100
-        at_risk = value_at_risk_pence(contract, i + 1) / 100
-        if rules.basis in ("block", "capitation"):
-            pay = budget - at_risk + at_risk * payout
-            if rules.risk_share is not None:
-                budgets = np.full(n_runs, budget)
-                variance = budget - outturn[:, i]
-                kept = provider_share_array(budgets, outturn[:, i], rules.risk_share)
-                pay = pay - (variance - kept)
-            payment[:, i] = pay
-        elif rules.basis == "outcomes_only":
-            payment[:, i] = budget * payout
-        else:
-            payment[:, i] = budget * growth_d[:, i]
+        model = BASIS_STRESS.get(rules.basis)
+        if model is None:
+            raise ValueError(
+                f"payment basis '{rules.basis}' has no stress model — register it in "
+                "contracts.stress.BASIS_STRESS"
+            )
+        year = YearDraws(
+            budget_gbp=annual_budget_pence(contract, i + 1) / 100,
+            at_risk_gbp=value_at_risk_pence(contract, i + 1) / 100,
+            payout=payout,
+            demand_index=growth_d[:, i],
+            outturn_gbp=outturn[:, i],
+        )
+        payment[:, i] = model(rules, year)
     margin = payment - outturn
 
     reserve = a.provider_reserve_gbp

@@ -15,13 +15,16 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from commissioning.contracts.scenarios import ScenarioResult, run_scenarios
 from commissioning.data.queries import Tables
+from commissioning.operations.base import DEMO_LEDGER_KEY, open_operations
 from commissioning.reports.formatting import gbp
 from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
+from commissioning.scenarios.worked import ScenarioResult, run_scenarios
+from commissioning.settlement.lines import period_label
 from commissioning.settlement.money import format_gbp
 from commissioning.settlement.settle import value_at_risk_pence
 from commissioning.settlement.statement import statement_csv, statement_html
+from commissioning.store.records import wrap_duckdb
 
 Say = Callable[[str], None]
 
@@ -238,8 +241,11 @@ def _stress_section(r: ScenarioResult) -> Section:
     ]
     return Section(
         "Stress test",
-        f"{len(cum):,} simulated lives of the contract (seed 0). Verdict: {r.verdict} — "
-        f"{r.verdict_reason}.",
+        f"{len(cum):,} simulated lives of version {r.contract.version} — the version proposed "
+        f"from the data (baseline {_gbp(float(r.contract.finance.baseline_budget_gbp))}), the "
+        f"one settled above; the example file's own figures are not stressed here (run "
+        f"'commissioning contract simulate' on a file for that). Seed 0. Verdict: "
+        f"{r.verdict} — {r.verdict_reason}.",
         tables=[
             TableBlock(
                 "Headline",
@@ -282,7 +288,7 @@ def _settlement_section(r: ScenarioResult, out_dir: Path) -> Section:
         per[(ln.year, ln.quarter, ln.payer)] = (
             per.get((ln.year, ln.quarter, ln.payer), 0) - ln.amount_pence
         )
-    rows = [[f"Y{y}Q{q}", party, format_gbp(v)] for (y, q, party), v in sorted(per.items())]
+    rows = [[period_label(y, q), party, format_gbp(v)] for (y, q, party), v in sorted(per.items())]
     links = []
     folder = out_dir / f"{r.spec.scenario_id}_statements"
     folder.mkdir(parents=True, exist_ok=True)
@@ -300,9 +306,10 @@ def _settlement_section(r: ScenarioResult, out_dir: Path) -> Section:
     outturn = "; ".join(f"year {t}: {_gbp(v)}" for t, v in r.outturn_gbp.items())
     return Section(
         "Settlements to date",
-        f"{len(r.lines)} lines settled ({r.posted.get('posted', 0)} newly posted, "
-        f"{r.posted.get('unchanged', 0)} already in the ledger). Year-end outturn (the "
-        f"cohort's in-scope spend in the data): {outturn}.",
+        f"{len(r.lines)} lines posted to the ledger by settlement runs (drafted, reviewed, "
+        f"approved, posted), each quarter on certified values; the year-end settled once "
+        f"the outturn was certified. Year-end outturn (the cohort's in-scope spend in the "
+        f"data): {outturn}.",
         tables=[
             TableBlock(
                 "Net by quarter and party (received − paid)", ["period", "party", "net"], rows
@@ -380,11 +387,19 @@ def write_contracts_index(results: Sequence[ScenarioResult], out_dir: Path) -> P
 
 
 def run_contract_stage(
-    tables: Tables, con: Any, out_dir: Path, years: Sequence[int], say: Say
+    tables: Tables,
+    con: Any,
+    out_dir: Path,
+    years: Sequence[int],
+    say: Say,
+    anchor: Path | None = None,
 ) -> Path:
-    """Run every scenario, write each report and the index; returns the index's path."""
+    """Run every scenario through contract operations on the store ``con`` (the demo's
+    ledger key, the anchor beside the store), write each report and the index; returns
+    the index's path."""
     say("contracts: running the worked scenarios (cohort, budget, settlement, stress test)")
-    results = run_scenarios(tables, con, years)
+    ops = open_operations(wrap_duckdb(con), DEMO_LEDGER_KEY, anchor)
+    results = run_scenarios(tables, ops, years)
     folder = out_dir / "contracts"
     for r in results:
         write_contract_report(r, folder)

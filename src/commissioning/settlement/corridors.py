@@ -13,7 +13,12 @@ split between provider and commissioner band by band. With corridors
 An overspend is split by ``overspend_corridors`` if given, else by the same corridors. The
 provider's part is then limited by ``gain_cap_gbp`` / ``loss_cap_gbp``; the commissioner's
 part is the rest, so the two always add up to the variance exactly. The provider's exact
-part is rounded once, half to even, to whole pence. See docs/methods/payment-corridors.md.
+part is rounded once, half to even, to whole pence.
+
+A minimum savings rate (or minimum loss rate) below which nothing is shared is not the
+same rule as a first corridor with a zero share: with a 2% minimum savings rate a 3%
+underspend is shared from its first pound, while a zero-share corridor [0, 2%) would
+share only the part above 2%. See docs/methods/payment-corridors.md.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class VarianceSplit:
     provider_pence: int
     commissioner_pence: int
     capped: bool
+    below_minimum_rate: bool = False
+    quality_gate_failed: bool = False
 
 
 def _bands(risk_share: RiskShare, overspend: bool) -> list[Corridor]:
@@ -54,13 +61,34 @@ def _bands(risk_share: RiskShare, overspend: bool) -> list[Corridor]:
     return risk_share.corridors
 
 
-def split_variance(budget_pence: int, outturn_pence: int, risk_share: RiskShare) -> VarianceSplit:
-    """Share the variance ``budget - outturn`` between provider and commissioner."""
-    variance = budget_pence - outturn_pence
+def split_variance(
+    basis_pence: int,
+    outturn_pence: int,
+    risk_share: RiskShare,
+    *,
+    budget_pence: int | None = None,
+    quality_met: bool = True,
+) -> VarianceSplit:
+    """Share the variance ``basis - outturn`` between provider and commissioner.
+
+    ``basis_pence`` is what the outturn is compared with (the amount paid or the core
+    budget, by the contract's ``variance_basis``); ``budget_pence``, the annual budget that
+    corridor bounds and minimum rates are fractions of, defaults to the basis.
+    ``quality_met`` False means the quality gate failed: the provider keeps no gain.
+    """
+    budget = basis_pence if budget_pence is None else budget_pence
+    variance = basis_pence - outturn_pence
     if variance == 0:
         return VarianceSplit("on_budget", 0, 0, 0, False)
     overspend = variance < 0
     size = abs(variance)
+    direction: Literal["underspend", "overspend"] = "overspend" if overspend else "underspend"
+    minimum = risk_share.minimum_loss_rate if overspend else risk_share.minimum_savings_rate
+    if Decimal(size) < minimum * budget:
+        return VarianceSplit(direction, size, 0, size, False, below_minimum_rate=True)
+    if not overspend and not quality_met:
+        return VarianceSplit(direction, size, 0, size, False, quality_gate_failed=True)
+    budget_pence = budget
     with localcontext(MONEY_CONTEXT):
         provider_exact = Decimal(0)
         for band in _bands(risk_share, overspend):
@@ -75,18 +103,23 @@ def split_variance(budget_pence: int, outturn_pence: int, risk_share: RiskShare)
     if cap_gbp is not None and provider > to_pence(cap_gbp):
         provider = to_pence(cap_gbp)
         capped = True
-    return VarianceSplit(
-        "overspend" if overspend else "underspend", size, provider, size - provider, capped
-    )
+    return VarianceSplit(direction, size, provider, size - provider, capped)
 
 
 def provider_share_array(
-    budget: FloatArray, outturn: FloatArray, risk_share: RiskShare
+    basis: FloatArray,
+    outturn: FloatArray,
+    risk_share: RiskShare,
+    *,
+    budget: FloatArray | None = None,
+    quality_met: npt.NDArray[np.bool_] | None = None,
 ) -> FloatArray:
-    """Vectorised float version for simulation: the provider's signed part of the variance
-    (positive = gain kept, negative = loss borne), for arrays of budgets and outturns in
-    **pounds** (the caps are in pounds). No rounding: this is for modelling."""
-    variance = np.asarray(budget, dtype=np.float64) - np.asarray(outturn, dtype=np.float64)
+    """Vectorised float version of :func:`split_variance` for simulation: the provider's
+    signed part of the variance ``basis - outturn`` (positive = gain kept, negative = loss
+    borne), for arrays in **pounds** (the caps are in pounds). No rounding: modelling."""
+    basis = np.asarray(basis, dtype=np.float64)
+    budget = basis if budget is None else np.asarray(budget, dtype=np.float64)
+    variance = basis - np.asarray(outturn, dtype=np.float64)
     size = np.abs(variance)
     parts = []
     for overspend in (False, True):
@@ -98,5 +131,9 @@ def provider_share_array(
         cap = risk_share.loss_cap_gbp if overspend else risk_share.gain_cap_gbp
         if cap is not None:
             part = np.minimum(part, float(cap))
+        minimum = risk_share.minimum_loss_rate if overspend else risk_share.minimum_savings_rate
+        part = np.where(size < float(minimum) * budget, 0.0, part)
+        if not overspend and quality_met is not None:
+            part = np.where(quality_met, part, 0.0)
         parts.append(part)
     return np.where(variance >= 0, parts[0], -parts[1])

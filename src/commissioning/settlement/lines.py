@@ -58,14 +58,44 @@ def event_digest(event_ids: Iterable[str]) -> str:
     return sha256_hex("\n".join(sorted(set(event_ids))))
 
 
+#: The year-end of a contract year is settled as a period of its own, after quarter 4, when
+#: the year's outturn is certified: ``quarter`` 5 (label ``Y1YE``).
+YEAR_END = 5
+#: Settlement periods in a contract year: four quarters and the year-end.
+PERIODS_PER_YEAR = 5
+#: The last period ordinal of the longest contract (15 years).
+LAST_PERIOD_INDEX = 15 * PERIODS_PER_YEAR
+
+
 def period_label(year: int, quarter: int) -> str:
-    """Human label of a contract period, e.g. ``Y3Q2`` (year 3, quarter 2)."""
-    return f"Y{year}Q{quarter}"
+    """Human label of a contract period, e.g. ``Y3Q2`` (year 3, quarter 2) or ``Y3YE``
+    (year 3's year-end)."""
+    return f"Y{year}YE" if quarter == YEAR_END else f"Y{year}Q{quarter}"
 
 
 def period_index(year: int, quarter: int) -> int:
-    """Ordinal of a period from 1 (``Y1Q1``), for ranges and ordering."""
-    return (year - 1) * 4 + quarter
+    """Ordinal of a period from 1 (``Y1Q1``), for ranges and ordering; the year-end follows
+    quarter 4 (``Y1YE`` is 5, ``Y2Q1`` is 6)."""
+    return (year - 1) * PERIODS_PER_YEAR + quarter
+
+
+def parse_period(label: str) -> tuple[int, int]:
+    """``(year, quarter)`` of a label such as ``Y2Q3`` or ``Y2YE``; ValueError otherwise."""
+    text = label.strip().upper()
+    try:
+        if not text.startswith("Y"):
+            raise ValueError
+        if text.endswith("YE"):
+            return int(text[1:-2]), YEAR_END
+        year, quarter = text[1:].split("Q")
+        y, q = int(year), int(quarter)
+    except ValueError:
+        raise ValueError(
+            f"'{label}' is not a period — write Y<year>Q<quarter> (e.g. Y1Q2) or Y<year>YE"
+        ) from None
+    if not (1 <= y <= 15 and 1 <= q <= 4):
+        raise ValueError(f"'{label}' is not a period — years run 1-15 and quarters 1-4")
+    return y, q
 
 
 def make_line_id(

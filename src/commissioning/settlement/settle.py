@@ -23,13 +23,13 @@ rounded half to even once per line (:mod:`commissioning.settlement.money`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
 from commissioning.contracts.curves import attainment, payout_fraction
 from commissioning.contracts.forms import (
     ActivityForm,
-    AllianceForm,
     EpisodeWithReablementForm,
     IntegratedPathwayHubForm,
     JointVentureForm,
@@ -40,7 +40,15 @@ from commissioning.contracts.forms import (
 from commissioning.contracts.schema import Contract
 from commissioning.contracts.versions import content_hash
 from commissioning.settlement.corridors import split_variance
-from commissioning.settlement.lines import PeriodInputs, SettlementLine, make_line_id
+from commissioning.settlement.lines import (
+    YEAR_END,
+    PeriodInputs,
+    SettlementLine,
+    canonical,
+    make_line_id,
+    period_index,
+    sha256_hex,
+)
 from commissioning.settlement.money import (
     MONEY_CONTEXT,
     allocate,
@@ -57,22 +65,27 @@ class SettlementError(ValueError):
 def annual_budget_pence(contract: Contract, year: int) -> int:
     """The annual budget of contract year ``year`` in pence.
 
-    ``budget_gbp`` for the year if given; otherwise the baseline grown at the do-nothing
-    growth rate and reduced by the year's planned savings:
+    ``budget_gbp`` for the year if given; otherwise the baseline grown by the indexation
+    (uplift less efficiency) if the contract has one, else by the do-nothing growth, and
+    reduced by the year's planned savings:
     ``baseline × (1 + growth)^(year - 1) × (1 - planned_savings)``, rounded half to even.
     """
     rules = contract.year_rules(year)
     if rules.budget_gbp is not None:
         return to_pence(rules.budget_gbp)
+    finance = contract.finance
     with localcontext(MONEY_CONTEXT):
-        grown = contract.finance.baseline_budget_gbp * (1 + contract.finance.do_nothing_growth) ** (
-            year - 1
-        )
+        if finance.indexation is not None:
+            growth = finance.indexation.uplift - finance.indexation.efficiency
+        else:
+            growth = finance.do_nothing_growth
+        grown = finance.baseline_budget_gbp * (1 + growth) ** (year - 1)
         return to_pence(grown * (1 - rules.planned_savings))
 
 
 def do_nothing_budget_pence(contract: Contract, year: int) -> int:
-    """The do-nothing spend of year ``year``: the baseline grown, with no planned savings."""
+    """The do-nothing spend of year ``year``: the baseline grown at the do-nothing growth,
+    with no planned savings."""
     with localcontext(MONEY_CONTEXT):
         return to_pence(
             contract.finance.baseline_budget_gbp
@@ -87,31 +100,60 @@ def value_at_risk_pence(contract: Contract, year: int) -> int:
     )
 
 
+def _one_provider(contract: Contract) -> list[tuple[str, Decimal]]:
+    return [(getattr(contract.form, "provider"), Decimal(1))]  # noqa: B009
+
+
+def _alliance_partners(contract: Contract) -> list[tuple[str, Decimal]]:
+    return [(p.id, p.share or Decimal(0)) for p in contract.parties_with_role("alliance_partner")]
+
+
+#: Who receives the core and outcome payments and carries the risk share, per form type.
+#: Every form type of :data:`commissioning.contracts.forms.ContractForm` must be here
+#: (:func:`commissioning.contracts.registry.registry_problems` checks it).
+PROVIDER_SIDE: dict[str, Callable[[Contract], list[tuple[str, Decimal]]]] = {
+    "block": _one_provider,
+    "activity": _one_provider,
+    "year_of_care": _one_provider,
+    "episode_with_reablement": _one_provider,
+    "capitation_with_outcome_incentive": _one_provider,
+    "social_impact_bond": _one_provider,
+    "prime_provider": lambda c: [(getattr(c.form, "prime"), Decimal(1))],  # noqa: B009
+    "alliance": _alliance_partners,
+    "integrated_pathway_hub": lambda c: [(getattr(c.form, "hub"), Decimal(1))],  # noqa: B009
+    "joint_venture": lambda c: [(getattr(c.form, "vehicle"), Decimal(1))],  # noqa: B009
+}
+
+
 def provider_side(contract: Contract) -> list[tuple[str, Decimal]]:
     """Who receives the core and outcome payments and carries the risk share, with shares."""
-    form = contract.form
-    if isinstance(form, AllianceForm):
-        return [
-            (p.id, p.share or Decimal(0)) for p in contract.parties_with_role("alliance_partner")
-        ]
-    if isinstance(form, PrimeProviderForm):
-        return [(form.prime, Decimal(1))]
-    if isinstance(form, IntegratedPathwayHubForm):
-        return [(form.hub, Decimal(1))]
-    if isinstance(form, JointVentureForm):
-        return [(form.vehicle, Decimal(1))]
-    return [(form.provider, Decimal(1))]
+    rule = PROVIDER_SIDE.get(contract.form.type)
+    if rule is None:
+        raise SettlementError(
+            f"form '{contract.form.type}' has no provider-side rule — register it in "
+            "settlement.settle.PROVIDER_SIDE"
+        )
+    return rule(contract)
 
 
 class _Builder:
     """Accumulates the lines of one period with shared provenance."""
 
-    def __init__(self, contract: Contract, inputs: PeriodInputs) -> None:
+    def __init__(
+        self,
+        contract: Contract,
+        inputs: PeriodInputs,
+        *,
+        quarter: int | None = None,
+        digest: str | None = None,
+    ) -> None:
         self.contract = contract
         self.inputs = inputs
+        self.quarter = inputs.quarter if quarter is None else quarter
         self.hash = content_hash(contract)
-        self.digest = inputs.digest()
+        self.digest = inputs.digest() if digest is None else digest
         self.lines: list[SettlementLine] = []
+        self.pending: frozenset[str] = frozenset()
 
     def add(
         self,
@@ -129,12 +171,12 @@ class _Builder:
         self.lines.append(
             SettlementLine(
                 line_id=make_line_id(
-                    self.hash, self.inputs.year, self.inputs.quarter, kind, key, payer, payee
+                    self.hash, self.inputs.year, self.quarter, kind, key, payer, payee
                 ),
                 contract_id=self.contract.id,
                 contract_hash=self.hash,
                 year=self.inputs.year,
-                quarter=self.inputs.quarter,
+                quarter=self.quarter,
                 kind=kind,
                 key=key,
                 payer=payer,
@@ -170,92 +212,136 @@ class _Builder:
                 self.add(kind, key, payer, party, part, description, detail)
 
 
-def _core(b: _Builder, budget: int, at_risk: int) -> None:
+def _core_capitated(b: _Builder, budget: int, at_risk: int) -> None:
+    """Block or capitation: the budget less the value at risk in four instalments (an
+    integrated pathway hub's fee and provider contracts first)."""
     contract, inputs = b.contract, b.inputs
     rules = contract.year_rules(inputs.year)
     form = contract.form
     payer = contract.commissioner.id
     q = inputs.quarter
     recipients = provider_side(contract)
-    if rules.basis in ("block", "capitation"):
-        kind = "capitation" if rules.basis == "capitation" else "block_instalment"
-        core_annual = budget - at_risk
-        core = instalment(core_annual, q)
-        facts: dict[str, object] = {
-            "annual_budget_pence": budget,
-            "value_at_risk_pence": at_risk,
-            "core_annual_pence": core_annual,
-            "instalment": f"{q} of 4",
-        }
-        if isinstance(form, IntegratedPathwayHubForm):
-            fee = instalment(to_pence(form.coordinator_fee_gbp), q)
-            b.add("coordinator_fee", "", payer, form.hub, fee, "Hub coordinator fee", facts)
-            core -= fee
-            for pc in form.provider_contracts:
-                part = instalment(to_pence(pc.annual_value_gbp), q)
-                b.add(
-                    "provider_contract",
-                    pc.party,
-                    payer,
-                    pc.party,
-                    part,
-                    f"Provider contract instalment ({pc.party})",
-                    facts,
-                )
-                core -= part
-            if core < 0:
-                raise SettlementError(
-                    f"year {inputs.year}: the coordinator fee and provider contracts exceed the "
-                    "budget net of value at risk — raise the budget or lower the contracts"
-                )
-        b.split(kind, "", payer, recipients, core, f"{kind.replace('_', ' ').capitalize()}", facts)
-    elif rules.basis == "activity":
-        assert isinstance(form, ActivityForm)
-        for pod, count in sorted(inputs.activity_counts.items()):
-            if pod not in form.tariff_gbp:
-                raise SettlementError(
-                    f"no tariff for point of delivery '{pod}' — add it to form.tariff_gbp"
-                )
-            price = to_pence(form.tariff_gbp[pod])
+    kind = "capitation" if rules.basis == "capitation" else "block_instalment"
+    core_annual = budget - at_risk
+    core = instalment(core_annual, q)
+    facts: dict[str, object] = {
+        "annual_budget_pence": budget,
+        "value_at_risk_pence": at_risk,
+        "core_annual_pence": core_annual,
+        "instalment": f"{q} of 4",
+    }
+    if isinstance(form, IntegratedPathwayHubForm):
+        fee = instalment(to_pence(form.coordinator_fee_gbp), q)
+        b.add("coordinator_fee", "", payer, form.hub, fee, "Hub coordinator fee", facts)
+        core -= fee
+        for pc in form.provider_contracts:
+            part = instalment(to_pence(pc.annual_value_gbp), q)
             b.add(
-                "activity",
-                pod,
+                "provider_contract",
+                pc.party,
                 payer,
-                recipients[0][0],
-                count * price,
-                f"Activity: {count} × {pod}",
-                {"count": count, "tariff_pence": price},
+                pc.party,
+                part,
+                f"Provider contract instalment ({pc.party})",
+                facts,
             )
-    elif rules.basis == "year_of_care":
-        assert isinstance(form, YearOfCareForm)
-        for band, people in sorted(inputs.people_by_band.items()):
-            if band not in form.price_per_person_gbp:
-                raise SettlementError(
-                    f"no year-of-care price for band '{band}' — add it to form.price_per_person_gbp"
-                )
-            price = to_pence(form.price_per_person_gbp[band])
-            amount = instalment(people * price, q)
-            b.add(
-                "year_of_care",
-                band,
-                payer,
-                recipients[0][0],
-                amount,
-                f"Year of care: {people} people in band {band}",
-                {"people": people, "price_per_person_pence": price, "instalment": f"{q} of 4"},
+            core -= part
+        if core < 0:
+            raise SettlementError(
+                f"year {inputs.year}: the coordinator fee and provider contracts exceed the "
+                "budget net of value at risk — raise the budget or lower the contracts"
             )
-    elif rules.basis == "episode":
-        assert isinstance(form, EpisodeWithReablementForm)
-        price = to_pence(form.bundle_price_gbp)
+    b.split(kind, "", payer, recipients, core, f"{kind.replace('_', ' ').capitalize()}", facts)
+
+
+def _core_activity(b: _Builder, budget: int, at_risk: int) -> None:
+    """Activity: count × tariff by point of delivery."""
+    form = b.contract.form
+    assert isinstance(form, ActivityForm)
+    payee = provider_side(b.contract)[0][0]
+    for pod, count in sorted(b.inputs.activity_counts.items()):
+        if pod not in form.tariff_gbp:
+            raise SettlementError(
+                f"no tariff for point of delivery '{pod}' — add it to form.tariff_gbp"
+            )
+        price = to_pence(form.tariff_gbp[pod])
         b.add(
-            "episode",
-            "",
-            payer,
-            recipients[0][0],
-            inputs.episodes * price,
-            f"Episodes with reablement: {inputs.episodes}",
-            {"episodes": inputs.episodes, "bundle_price_pence": price},
+            "activity",
+            pod,
+            b.contract.commissioner.id,
+            payee,
+            count * price,
+            f"Activity: {count} × {pod}",
+            {"count": count, "tariff_pence": price},
         )
+
+
+def _core_year_of_care(b: _Builder, budget: int, at_risk: int) -> None:
+    """Year of care: people × annual price per band, as a quarterly instalment."""
+    form = b.contract.form
+    assert isinstance(form, YearOfCareForm)
+    payee = provider_side(b.contract)[0][0]
+    q = b.inputs.quarter
+    for band, people in sorted(b.inputs.people_by_band.items()):
+        if band not in form.price_per_person_gbp:
+            raise SettlementError(
+                f"no year-of-care price for band '{band}' — add it to form.price_per_person_gbp"
+            )
+        price = to_pence(form.price_per_person_gbp[band])
+        b.add(
+            "year_of_care",
+            band,
+            b.contract.commissioner.id,
+            payee,
+            instalment(people * price, q),
+            f"Year of care: {people} people in band {band}",
+            {"people": people, "price_per_person_pence": price, "instalment": f"{q} of 4"},
+        )
+
+
+def _core_episode(b: _Builder, budget: int, at_risk: int) -> None:
+    """Episodes with reablement: count × bundle price."""
+    form = b.contract.form
+    assert isinstance(form, EpisodeWithReablementForm)
+    price = to_pence(form.bundle_price_gbp)
+    episodes = b.inputs.episodes
+    b.add(
+        "episode",
+        "",
+        b.contract.commissioner.id,
+        provider_side(b.contract)[0][0],
+        episodes * price,
+        f"Episodes with reablement: {episodes}",
+        {"episodes": episodes, "bundle_price_pence": price},
+    )
+
+
+def _core_outcomes_only(b: _Builder, budget: int, at_risk: int) -> None:
+    """Outcomes only (a social impact bond): no core payment; the form's flows pay."""
+
+
+#: How each payment basis settles a quarter's core payment. Every basis of
+#: :data:`commissioning.contracts.schema.PaymentBasis` must be here, and in the stress
+#: model's :data:`commissioning.contracts.stress.BASIS_STRESS`.
+BASIS_SETTLEMENT: dict[str, Callable[[_Builder, int, int], None]] = {
+    "block": _core_capitated,
+    "capitation": _core_capitated,
+    "activity": _core_activity,
+    "year_of_care": _core_year_of_care,
+    "episode": _core_episode,
+    "outcomes_only": _core_outcomes_only,
+}
+
+
+def _core(b: _Builder, budget: int, at_risk: int) -> None:
+    basis = b.contract.year_rules(b.inputs.year).basis
+    settle_core = BASIS_SETTLEMENT.get(basis)
+    if settle_core is None:
+        raise SettlementError(
+            f"payment basis '{basis}' has no settlement rule — register it in "
+            "settlement.settle.BASIS_SETTLEMENT"
+        )
+    settle_core(b, budget, at_risk)
 
 
 def _outcomes(b: _Builder, at_risk: int) -> None:
@@ -263,7 +349,11 @@ def _outcomes(b: _Builder, at_risk: int) -> None:
     measures = contract.outcomes.measures
     if at_risk == 0 or not measures:
         return
-    missing = [m.indicator_id for m in measures if m.indicator_id not in inputs.indicator_values]
+    missing = [
+        m.indicator_id
+        for m in measures
+        if m.indicator_id not in inputs.indicator_values and m.indicator_id not in b.pending
+    ]
     if missing:
         raise SettlementError(
             f"{len(missing)} indicator value(s) missing for {inputs.year}/Q{inputs.quarter}: "
@@ -276,6 +366,8 @@ def _outcomes(b: _Builder, at_risk: int) -> None:
     if isinstance(contract.form, IntegratedPathwayHubForm):
         recipients = [(contract.form.hub, Decimal(1))]
     for measure, slice_pence in zip(measures, slices, strict=True):
+        if measure.indicator_id not in inputs.indicator_values:
+            continue  # awaiting certification: nothing is due on it yet
         value = inputs.indicator_values[measure.indicator_id]
         attained = attainment(measure, value)
         fraction = payout_fraction(measure.curve, attained)
@@ -336,7 +428,7 @@ def _form_flows(b: _Builder, history: Sequence[SettlementLine]) -> None:
             for ln in history
             if ln.kind == "sib_outcome_payment"
             and ln.contract_id == contract.id
-            and ln.period_index < (inputs.year - 1) * 4 + q
+            and ln.period_index < period_index(inputs.year, q)
         )
         unknown = sorted(set(inputs.sib_outcome_counts) - set(form.outcome_prices_gbp))
         if unknown:
@@ -386,24 +478,85 @@ def _adjustments(b: _Builder) -> None:
         )
 
 
-def _year_end(b: _Builder, budget: int) -> None:
-    contract, inputs = b.contract, b.inputs
-    rules = contract.year_rules(inputs.year)
-    if inputs.quarter != 4 or rules.risk_share is None or inputs.outturn_cost_gbp is None:
+@dataclass(frozen=True)
+class YearEndFacts:
+    """What the year-end reconciliation of one contract year needs, all in pence.
+
+    ``budget_pence`` and ``value_at_risk_pence`` are the year's (pro-rated by day over the
+    versions in force); ``core_paid_pence`` and ``outcome_paid_pence`` what the commissioner
+    paid in the year's quarters as core payments and as outcome payments;
+    ``core_due_pence`` what the core payments should add up to (the budget less the value at
+    risk, pro-rated); ``outturn_pence`` the certified cost of the year.
+    """
+
+    budget_pence: int
+    value_at_risk_pence: int
+    core_due_pence: int
+    core_paid_pence: int
+    outcome_paid_pence: int
+    outturn_pence: int
+
+    @property
+    def amount_paid_pence(self) -> int:
+        """What the provider side was paid for the year, after the core true-up."""
+        return self.core_due_pence + self.outcome_paid_pence
+
+    @property
+    def outcome_payout(self) -> Decimal:
+        """Share of the value at risk earned through outcome payments (1 with none at risk)."""
+        if self.value_at_risk_pence == 0:
+            return Decimal(1)
+        return Decimal(self.outcome_paid_pence) / Decimal(self.value_at_risk_pence)
+
+
+CORE_KINDS = frozenset(
+    {"capitation", "block_instalment", "coordinator_fee", "provider_contract", "core_true_up"}
+)
+
+
+def _year_end(b: _Builder, facts: YearEndFacts) -> None:
+    """The core true-up, the risk or gain share and a joint venture's flows."""
+    contract, year = b.contract, b.inputs.year
+    rules = contract.year_rules(year)
+    commissioner = contract.commissioner.id
+    recipients = provider_side(contract)
+    true_up = facts.core_due_pence - facts.core_paid_pence
+    if true_up:
+        b.split(
+            "core_true_up",
+            "",
+            commissioner if true_up > 0 else None,
+            recipients,
+            abs(true_up),
+            "Year-end true-up of core payments to the budget in force (pro-rated by day)",
+            {"core_due_pence": facts.core_due_pence, "core_paid_pence": facts.core_paid_pence},
+        )
+    if rules.risk_share is None:
         return
-    outturn = to_pence(inputs.outturn_cost_gbp)
-    split = split_variance(budget, outturn, rules.risk_share)
-    facts: dict[str, object] = {
-        "annual_budget_pence": budget,
-        "outturn_pence": outturn,
+    rs = rules.risk_share
+    if rs.variance_basis == "amount_paid":
+        basis = facts.amount_paid_pence
+    else:
+        basis = facts.budget_pence - facts.value_at_risk_pence
+    quality_met = rs.quality_gate is None or facts.outcome_payout >= rs.quality_gate
+    split = split_variance(
+        basis, facts.outturn_pence, rs, budget_pence=facts.budget_pence, quality_met=quality_met
+    )
+    details: dict[str, object] = {
+        "annual_budget_pence": facts.budget_pence,
+        "value_at_risk_pence": facts.value_at_risk_pence,
+        "outcome_paid_pence": facts.outcome_paid_pence,
+        "variance_basis": rs.variance_basis,
+        "basis_pence": basis,
+        "outturn_pence": facts.outturn_pence,
         "direction": split.direction,
         "variance_pence": split.variance_pence,
         "provider_part_pence": split.provider_pence,
         "commissioner_part_pence": split.commissioner_pence,
         "capped": split.capped,
+        "below_minimum_rate": split.below_minimum_rate,
+        "quality_gate_met": quality_met,
     }
-    recipients = provider_side(contract)
-    commissioner = contract.commissioner.id
     if split.direction == "underspend":
         b.split(
             "gain_share",
@@ -412,7 +565,7 @@ def _year_end(b: _Builder, budget: int) -> None:
             recipients,
             split.commissioner_pence,
             "Year-end gain share returned to the commissioner",
-            facts,
+            details,
         )
     elif split.direction == "overspend":
         b.split(
@@ -422,7 +575,7 @@ def _year_end(b: _Builder, budget: int) -> None:
             recipients,
             split.commissioner_pence,
             "Year-end risk share: commissioner's part of the overspend",
-            facts,
+            details,
         )
     form = contract.form
     if isinstance(form, JointVentureForm) and split.provider_pence:
@@ -431,7 +584,7 @@ def _year_end(b: _Builder, budget: int) -> None:
         ]
         parts = allocate(split.provider_pence, [s for _, s in partners])
         for (partner, share), part in zip(partners, parts, strict=True):
-            detail = {**facts, "equity_share": share}
+            detail = {**details, "equity_share": share}
             if split.direction == "underspend":
                 b.add(
                     "jv_distribution",
@@ -454,14 +607,67 @@ def _year_end(b: _Builder, budget: int) -> None:
                 )
 
 
+def year_end_lines(
+    contract: Contract, year: int, facts: YearEndFacts, inputs_digest: str = ""
+) -> list[SettlementLine]:
+    """The lines of contract year ``year``'s year-end (period ``Y{year}YE``).
+
+    Settled after quarter 4, once the outturn is certified: the core true-up (when the
+    quarters' core payments differ from the budget in force, e.g. after a variation), the
+    risk or gain share on the variance between what was at stake and the outturn (see
+    :class:`commissioning.contracts.schema.RiskShare`), and a joint venture's
+    distribution to (or call on) its partners.
+    """
+    if year > contract.duration_years:
+        raise SettlementError(
+            f"year {year} is after the contract ends (it runs {contract.duration_years} years)"
+        )
+    b = _Builder(
+        contract,
+        PeriodInputs(year=year, quarter=4),
+        quarter=YEAR_END,
+        digest=inputs_digest or sha256_hex(canonical(facts.__dict__)),
+    )
+    _year_end(b, facts)
+    return b.lines
+
+
+def _legacy_year_end(
+    b: _Builder, budget: int, at_risk: int, history: Sequence[SettlementLine]
+) -> None:
+    """Quarter 4 settled with the outturn in one call (the all-at-once calculation used by
+    the stress and property tests): the year's outcome payments come from ``history`` and
+    this period's lines."""
+    inputs = b.inputs
+    if inputs.outturn_cost_gbp is None or inputs.quarter != 4:
+        return
+    year_lines = [ln for ln in history if ln.year == inputs.year] + b.lines
+    outcome = sum(ln.amount_pence for ln in year_lines if ln.kind == "outcome_payment")
+    facts = YearEndFacts(
+        budget_pence=budget,
+        value_at_risk_pence=at_risk,
+        core_due_pence=budget - at_risk,
+        core_paid_pence=budget - at_risk,
+        outcome_paid_pence=outcome,
+        outturn_pence=to_pence(inputs.outturn_cost_gbp),
+    )
+    _year_end(b, facts)
+
+
 def settle_period(
-    contract: Contract, inputs: PeriodInputs, history: Sequence[SettlementLine] = ()
+    contract: Contract,
+    inputs: PeriodInputs,
+    history: Sequence[SettlementLine] = (),
+    *,
+    pending: Iterable[str] = (),
 ) -> list[SettlementLine]:
     """Settle one quarter: every line the contract pays for ``inputs``.
 
-    ``history`` holds the lines of earlier periods (only a social impact bond's return cap
-    reads it). The result is deterministic: the same contract, inputs and history give
-    identical lines with identical ids.
+    ``history`` holds the lines of earlier periods (a social impact bond's return cap and
+    the all-at-once year-end read it). ``pending`` names outcome measures whose value is
+    not yet certified: they pay nothing yet (and are never taken at their baseline); any
+    other measure without a value is an error. The result is deterministic: the same
+    contract, inputs and history give identical lines with identical ids.
     """
     if inputs.year > contract.duration_years:
         raise SettlementError(
@@ -469,13 +675,14 @@ def settle_period(
             "years)"
         )
     b = _Builder(contract, inputs)
+    b.pending = frozenset(pending)
     budget = annual_budget_pence(contract, inputs.year)
     at_risk = value_at_risk_pence(contract, inputs.year)
     _core(b, budget, at_risk)
     _outcomes(b, at_risk)
     _form_flows(b, history)
     _adjustments(b)
-    _year_end(b, budget)
+    _legacy_year_end(b, budget, at_risk, history)
     return b.lines
 
 

@@ -15,8 +15,13 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, select_autoescape
 
-from commissioning.settlement.ledger import Ledger
-from commissioning.settlement.lines import SettlementLine, period_label
+from commissioning.settlement.ledger import Ledger, LedgerCheck
+from commissioning.settlement.lines import (
+    LAST_PERIOD_INDEX,
+    PERIODS_PER_YEAR,
+    SettlementLine,
+    period_label,
+)
 from commissioning.settlement.money import format_gbp, to_gbp
 
 
@@ -40,6 +45,7 @@ class Statement:
     rows: list[StatementRow]
     received_pence: int
     paid_pence: int
+    verification: LedgerCheck | None = None
 
     @property
     def net_pence(self) -> int:
@@ -48,7 +54,7 @@ class Statement:
 
 
 def _label(index: int) -> str:
-    return period_label((index - 1) // 4 + 1, (index - 1) % 4 + 1)
+    return period_label((index - 1) // PERIODS_PER_YEAR + 1, (index - 1) % PERIODS_PER_YEAR + 1)
 
 
 def build_statement(
@@ -56,9 +62,11 @@ def build_statement(
     party: str,
     contract_id: str | None = None,
     from_period: int = 1,
-    to_period: int = 60,
+    to_period: int = LAST_PERIOD_INDEX,
 ) -> Statement:
-    """The statement of ``party`` from the ledger's lines."""
+    """The statement of ``party`` from the ledger's lines, with the ledger's verification
+    (every hash, MAC and the anchor checked) so a reader sees whether it can be trusted.
+    Reads only."""
     rows = []
     received = paid = 0
     for line in ledger.lines(party, contract_id, from_period, to_period):
@@ -68,7 +76,9 @@ def build_statement(
         else:
             rows.append(StatementRow(line, line.payee, -line.amount_pence))
             paid += line.amount_pence
-    return Statement(party, contract_id, from_period, to_period, rows, received, paid)
+    return Statement(
+        party, contract_id, from_period, to_period, rows, received, paid, ledger.verify()
+    )
 
 
 def reconciles(statement: Statement, ledger: Ledger) -> bool:
@@ -120,6 +130,9 @@ def statement_csv(statement: Statement) -> str:
     writer.writerow(
         ["total", "", "", "", "", "", "", "net", str(to_gbp(statement.net_pence)), "", ""]
     )
+    if statement.verification is not None:
+        v = statement.verification
+        writer.writerow(["ledger", "", "", v.head, "", "", "", v.summary(), str(v.entries), "", ""])
     return buffer.getvalue()
 
 
@@ -137,12 +150,17 @@ td.money, th.money { text-align: right; font-variant-numeric: tabular-nums; }
 tfoot td { font-weight: bold; border-top: 2px solid #212b32; }
 details { font-size: 0.8rem; color: #4c6272; }
 code { font-size: 0.8rem; }
+p.ok { color: #007f3b; } p.bad { color: #d5281b; font-weight: bold; }
 </style>
 </head>
 <body>
 <h1>Statement for {{ s.party }}</h1>
 <p>Contract: {{ s.contract_id or "all contracts" }} &middot; periods {{ first }} to {{ last }}
 &middot; {{ s.rows|length }} lines</p>
+{% if s.verification %}<p class="{{ 'ok' if s.verification.ok else 'bad' }}">
+{{ s.verification.summary() }}. Ledger head <code>{{ s.verification.head }}</code>
+({{ s.verification.entries }} entries).
+{% for p in s.verification.problems %}<br>{{ p }}{% endfor %}</p>{% endif %}
 <table>
 <thead><tr><th>Period</th><th>Kind</th><th>Counterparty</th><th>Description</th>
 <th class="money">Amount</th><th>Provenance</th></tr></thead>

@@ -1,20 +1,29 @@
 """The seeds' case studies as runnable scenarios on a population (C23).
 
-For each example contract, :func:`run_scenarios`:
+A scenario is a layer *above* contract operations: it plays the part of the commissioner,
+the provider and the finance team, and calls the same services they would. For each
+example contract, :func:`run_scenarios`:
 
 1. selects the cohort from the person-year table with the contract's own rule (scope
    ``cohort_rule`` or ``eligibility_rule``, in the rule language of
    :mod:`commissioning.population.rules`) in the home place;
 2. plans its capitated budget from the data (:func:`commissioning.contracts.budget.plan_budget`)
-   and puts it into the contract (baseline, growth, capped allocation per year; the seed's
-   other amounts scaled in proportion);
-3. measures the contract's outcomes (:mod:`commissioning.contracts.measures`) and rebases
-   each measured baseline on the base year, keeping the file's relative improvement;
-4. settles the quarters the data cover — the last two data years are contract years 1
-   and 2, the year before is the base year — with the cohort's real in-scope spend as the
-   year-end outturn, posts the lines to the append-only ledger and builds each party's
-   statement, checked against the ledger;
-5. runs the Monte Carlo stress test and gives a verdict in plain words.
+   and writes a **proposed version** of the example (``<version>-planned``: baseline,
+   growth and capped allocation per year from the data, the seed's other amounts scaled
+   in proportion, measured baselines rebased on the base year, the start date moved to
+   the first contract year of the data) — the example file itself is never changed;
+3. registers the proposed version, as contract `<id>-worked` (apart from any contract a
+   user registers from the same file), and has every party sign it
+   (:mod:`commissioning.operations.register`);
+4. for each quarter the data cover — the last two data years are contract years 1 and 2,
+   the year before is the base year — submits the measured outcome values as the
+   provider and certifies them as the commissioner (measures not in the data stay
+   awaiting certification and pay nothing), then drafts, reviews, approves and posts the
+   settlement run; then certifies the cohort's real in-scope spend as the year's outturn
+   and settles the year-end (:mod:`commissioning.operations.runs`);
+5. builds each party's statement from the ledger, checked against it and verified;
+6. runs the Monte Carlo stress test on the same proposed version and gives a verdict
+   that agrees with its own figures.
 
 Nothing here writes files; :mod:`commissioning.reports.contract_report` does.
 """
@@ -25,9 +34,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 import pandas as pd
+import tomli_w
 
 from commissioning.contracts.budget import BudgetPlan, apply_plan, plan_budget
 from commissioning.contracts.cohort import (
@@ -48,12 +57,20 @@ from commissioning.contracts.outcomes import (
 from commissioning.contracts.schema import Contract, PathwayScope
 from commissioning.contracts.stress import StressResult, run_stress
 from commissioning.data.queries import Tables
-from commissioning.settlement.ledger import Ledger
-from commissioning.settlement.lines import PeriodInputs, SettlementLine
-from commissioning.settlement.settle import settle_period
-from commissioning.settlement.statement import Statement, build_statement, reconciles
+from commissioning.operations import measurements, register, runs
+from commissioning.operations.base import Operations
+from commissioning.operations.exports import contract_statement
+from commissioning.settlement.lines import YEAR_END, SettlementLine
+from commissioning.settlement.statement import Statement, reconciles
 
-LEDGER_TABLE = "contract_scenario_ledger"
+#: The people who play each part in the worked scenarios.
+SCENARIO_PEOPLE = {
+    "provider_analyst": "Scenario provider analyst",
+    "commissioner_analyst": "Scenario commissioning analyst",
+    "contract_manager": "Scenario contract manager",
+    "reviewer": "Scenario finance reviewer",
+    "approver": "Scenario finance approver",
+}
 
 
 @dataclass(frozen=True)
@@ -209,10 +226,24 @@ def rebase_measures(contract: Contract, base_values: dict[str, float]) -> Contra
 
 
 def verdict_for(contract: Contract, stress: StressResult) -> tuple[str, str]:
-    """A plain-words verdict on the stress test and the reason, from the drivers."""
-    p = stress.p_loss_beyond_reserve
+    """A plain-words verdict on the stress test and the reason, from its own figures.
+
+    ``likely to fail`` when the provider loses more than its reserve in some year in more
+    than half the runs; ``likely to hold`` only when that chance is at most 20% and the
+    provider is more likely than not to come out even over the contract and the
+    commissioner more likely than not to pay less than doing nothing; ``at risk``
+    otherwise. The reason quotes the figures that decided it.
+    """
+    beyond, overall = stress.p_loss_beyond_reserve, stress.p_cumulative_loss
+    overall_beyond = stress.p_cumulative_loss_beyond_reserve
+    overspend = stress.p_commissioner_overspend
     savings = [float(y.planned_savings) for y in contract.years]
-    reasons = []
+    reasons = [
+        f"P(provider loses more than its reserve in a year) {beyond:.0%}",
+        f"P(provider loses over the contract) {overall:.0%}, more than its reserve "
+        f"{overall_beyond:.0%}",
+        f"P(commissioner pays more than doing nothing) {overspend:.0%}",
+    ]
     if savings and (savings[0] >= 0.10 or max(savings[:2]) >= 0.15):
         reasons.append(
             f"savings assumed early and large ({savings[0]:.0%} in year one, "
@@ -231,27 +262,23 @@ def verdict_for(contract: Contract, stress: StressResult) -> tuple[str, str]:
     )
     reserve_share = stress.reserve_gbp / max(float(contract.finance.baseline_budget_gbp), 1.0)
     reasons.append(f"reserve {reserve_share:.1%} of the baseline budget")
-    if p > 0.5:
+    if beyond > 0.5:
         label = "likely to fail"
-    elif p > 0.2:
-        label = "at risk"
-    else:
+    elif beyond <= 0.2 and overall <= 0.5 and overspend <= 0.5:
         label = "likely to hold"
-        reasons = reasons[-2:]
+    else:
+        label = "at risk"
     return label, "; ".join(reasons)
 
 
-def _indicator_values(
-    contract: Contract, values: dict[str, pd.Series], data_year: int
-) -> dict[str, Decimal]:
-    out: dict[str, Decimal] = {}
-    for m in contract.outcomes.measures:
-        series = values.get(m.indicator_id)
-        v = series.get(data_year) if series is not None else None
-        out[m.indicator_id] = (
-            _round4(float(v)) if v is not None and math.isfinite(float(v)) else m.baseline
-        )
-    return out
+def proposed_version(contract: Contract) -> str:
+    """The TOML text of a contract (e.g. a version proposed from the data), for people to
+    review, diff, register and sign."""
+    data = contract.model_dump(mode="json", exclude_none=True)
+    data["start_date"] = contract.start_date
+    if contract.effective_from is not None:
+        data["effective_from"] = contract.effective_from
+    return tomli_w.dumps(data)
 
 
 def _year_split(years: Sequence[int]) -> tuple[int, list[int]]:
@@ -262,27 +289,98 @@ def _year_split(years: Sequence[int]) -> tuple[int, list[int]]:
     return ys[len(ys) - len(contract_years) - 1], contract_years
 
 
-def run_scenario(
-    spec: ScenarioSpec,
+def _register_and_sign(ops: Operations, contract: Contract) -> register.Version:
+    """Register the proposed version (or find it, if these terms are already registered)
+    and have every party sign it."""
+    version = register.register_version(
+        ops,
+        proposed_version(contract),
+        f"proposed {contract.id}",
+        SCENARIO_PEOPLE["contract_manager"],
+    )
+    for party in contract.parties:
+        if party.id not in version.signatures:
+            register.sign(ops, contract.id, contract.version, party.id, f"Signatory for {party.id}")
+    return register.find_version(ops, contract.id, contract.version)
+
+
+def _certify_measures(
+    ops: Operations,
+    contract: Contract,
+    values: dict[str, pd.Series],
+    year: int,
+    quarter: int,
+    data_year: int,
+) -> None:
+    """The provider submits each measured value (the data year's, for every quarter of it)
+    and the commissioner certifies it; a measure without a value stays awaiting."""
+    current = {m.key: m.value for m in measurements.certified(ops, contract.id, year, quarter)}
+    for m in contract.outcomes.measures:
+        series = values.get(m.indicator_id)
+        v = series.get(data_year) if series is not None else None
+        if v is None or not math.isfinite(float(v)):
+            continue
+        value = _round4(float(v))
+        if current.get(m.indicator_id) == value:
+            continue
+        measurements.record(
+            ops,
+            contract.id,
+            year,
+            quarter,
+            "indicator",
+            m.indicator_id,
+            value,
+            SCENARIO_PEOPLE["provider_analyst"],
+            SCENARIO_PEOPLE["commissioner_analyst"],
+            source=f"measured from the store, financial year {data_year}",
+        )
+
+
+def _settle(ops: Operations, contract_id: str, year: int, quarter: int) -> runs.Run:
+    return runs.settle(
+        ops,
+        contract_id,
+        year,
+        quarter,
+        prepared_by=SCENARIO_PEOPLE["contract_manager"],
+        reviewed_by=SCENARIO_PEOPLE["reviewer"],
+        approved_by=SCENARIO_PEOPLE["approver"],
+    )
+
+
+@dataclass
+class PlannedVersion:
+    """A version of a contract planned from the data, and what it was planned from."""
+
+    file_contract: Contract
+    contract: Contract
+    rule: str
+    plan: BudgetPlan
+    base_year: int
+    data_years: list[int]
+    cohort: pd.DataFrame
+    costs: pd.DataFrame
+    values: dict[str, pd.Series]
+
+
+def plan_version(
+    file_contract: Contract,
     data: PlaceData,
-    ledger: Ledger,
     *,
+    msk_only: bool = False,
     cost_growth: float = 0.03,
     cap: float = 0.03,
-    n_runs: int = 5_000,
-    seed: int = 0,
-    contract: Contract | None = None,
-) -> ScenarioResult:
-    """Run one scenario on fetched place data, posting to ``ledger``; ``contract`` replaces
-    the spec's example (e.g. a contract file of the user's own)."""
+) -> PlannedVersion:
+    """Plan a new version of ``file_contract`` from the data: the budget from its cohort's
+    spend, measured baselines rebased on the base year, the start date at the first
+    contract year of the data, version ``<version>-planned``. The file is not changed:
+    the result is a proposal to review, register and sign."""
     base_year, data_years = _year_split(data.years)
-    file_contract = contract if contract is not None else load_example(spec.example)
     rule = _cohort_rule(file_contract)
     cohort = select_cohort(data.person_years, rule)
     cohort = cohort[cohort["year"].isin([*range(min(data.years), base_year + 1), *data_years])]
-    costs = cohort_costs(
-        data.costs, cohort, points_of_delivery_in_scope(file_contract), spec.msk_only
-    )
+    costs = cohort_costs(data.costs, cohort, points_of_delivery_in_scope(file_contract), msk_only)
     plan = plan_budget(
         cohort,
         costs,
@@ -298,6 +396,38 @@ def run_scenario(
     values = measure_values(ids, data, cohort)
     base_values = {k: float(v[base_year]) for k, v in values.items() if base_year in v.index}
     contract = rebase_measures(contract, base_values)
+    contract = contract_from_dict(
+        {**contract.model_dump(mode="python"), "version": f"{file_contract.version}-planned"},
+        source=contract.id,
+    )
+    return PlannedVersion(
+        file_contract, contract, rule, plan, base_year, data_years, cohort, costs, values
+    )
+
+
+def run_scenario(
+    spec: ScenarioSpec,
+    data: PlaceData,
+    ops: Operations,
+    *,
+    cost_growth: float = 0.03,
+    cap: float = 0.03,
+    n_runs: int = 5_000,
+    seed: int = 0,
+) -> ScenarioResult:
+    """Run one scenario on fetched place data through the contract operations ``ops``."""
+    planned = plan_version(
+        load_example(spec.example), data, msk_only=spec.msk_only, cost_growth=cost_growth, cap=cap
+    )
+    file_contract, rule = planned.file_contract, planned.rule
+    # A worked example is a contract of its own in the register, apart from any contract a
+    # user registered from the same example file.
+    contract = contract_from_dict(
+        {**planned.contract.model_dump(mode="python"), "id": f"{file_contract.id}-worked"},
+        source=planned.contract.id,
+    )
+    plan, base_year, data_years = planned.plan, planned.base_year, planned.data_years
+    costs, values = planned.costs, planned.values
 
     rows = []
     file_measures = {m.indicator_id: m for m in file_contract.outcomes.measures}
@@ -324,8 +454,8 @@ def run_scenario(
             )
         )
 
+    _register_and_sign(ops, contract)
     spend = costs.groupby("year")["cost_gbp"].sum()
-    lines: list[SettlementLine] = []
     outturn: dict[int, float] = {}
     year_map: dict[int, int] = {}
     for t, fy in enumerate(data_years, start=1):
@@ -333,19 +463,29 @@ def run_scenario(
             break
         year_map[t] = fy
         outturn[t] = float(spend.get(fy, 0.0))
-        values_t = _indicator_values(contract, values, fy)
         for q in (1, 2, 3, 4):
-            inputs = PeriodInputs(
-                year=t,
-                quarter=q,
-                indicator_values=values_t,
-                outturn_cost_gbp=Decimal(str(round(outturn[t], 2))) if q == 4 else None,
-            )
-            lines += settle_period(contract, inputs, lines)
-    posted = ledger.post_many(lines)
-    last = 4 * len(year_map)
-    statements = [build_statement(ledger, p.id, contract.id, 1, last) for p in contract.parties]
-    reconciled = {s.party: reconciles(s, ledger) for s in statements}
+            _certify_measures(ops, contract, values, t, q, fy)
+            _settle(ops, contract.id, t, q)
+        measurements.record(
+            ops,
+            contract.id,
+            t,
+            YEAR_END,
+            "outturn",
+            "",
+            f"{outturn[t]:.2f}",
+            SCENARIO_PEOPLE["provider_analyst"],
+            SCENARIO_PEOPLE["commissioner_analyst"],
+            source=f"cohort in-scope spend, financial year {fy}",
+        )
+        _settle(ops, contract.id, t, YEAR_END)
+    lines = ops.ledger.lines(contract_id=contract.id)
+    posted = {"posted": len(lines), "unchanged": 0}
+    statements = [contract_statement(ops, contract.id, p.id) for p in contract.parties]
+    reconciled = {
+        s.party: reconciles(s, ops.ledger) and bool(s.verification and s.verification.ok)
+        for s in statements
+    }
 
     stress = run_stress(contract, n_runs=n_runs, seed=seed)
     label, reason = verdict_for(contract, stress)
@@ -387,7 +527,7 @@ def spec_for_contract(contract: Contract) -> ScenarioSpec:
 
 def run_scenarios(
     tables: Tables,
-    con: Any,
+    ops: Operations,
     years: Sequence[int],
     scenario_ids: Sequence[str] | None = None,
     *,
@@ -397,19 +537,19 @@ def run_scenarios(
     n_runs: int = 5_000,
     seed: int = 0,
 ) -> list[ScenarioResult]:
-    """Run the worked scenarios (all, or ``scenario_ids``) on the canonical ``tables``,
-    posting settlements to the ledger table ``contract_scenario_ledger`` of the DuckDB
-    connection ``con``. ``years`` are the financial years of the data (at least two)."""
+    """Run the worked scenarios (all, or ``scenario_ids``) on the canonical ``tables``
+    through the contract operations ``ops`` (its register and ledger). ``years`` are the
+    financial years of the data (at least two)."""
     wanted = list(scenario_ids) if scenario_ids else [s.scenario_id for s in SCENARIOS]
     known = {s.scenario_id: s for s in SCENARIOS}
     unknown = [w for w in wanted if w not in known]
     if unknown:
         raise ValueError(f"unknown scenario(s) {unknown} — choose from {sorted(known)}")
     data = fetch_place_data(tables, years, place_code)
-    ledger = Ledger(con, LEDGER_TABLE)
+    runs.add_approver(ops, SCENARIO_PEOPLE["approver"], 10**12, "Scenario set-up")
     return [
         run_scenario(
-            known[w], data, ledger, cost_growth=cost_growth, cap=cap, n_runs=n_runs, seed=seed
+            known[w], data, ops, cost_growth=cost_growth, cap=cap, n_runs=n_runs, seed=seed
         )
         for w in wanted
     ]

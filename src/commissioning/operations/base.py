@@ -1,0 +1,185 @@
+"""The record store of contract operations: its tables, the audit log and the context
+every service function takes.
+
+:class:`Operations` holds the record store (:mod:`commissioning.store.records`), the ledger
+with its key and anchor, and a clock. Every service function (``register_version``,
+``sign``, ``certify``, ``draft_run``, ``approve_run``, ``post_run``, ...) takes it first,
+runs in one transaction, and records what it did, who did it and when in
+``contract_events`` — the audit log that the command line, the web pages and the API
+share.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from commissioning.settlement.ledger import Ledger, LedgerAnchor
+from commissioning.store.records import RecordStore
+
+LEDGER_TABLE = "settlement_ledger"
+#: The ledger key of the demo on synthetic data only (real ledgers refuse to run without
+#: a key of their own, from COMMISSIONING_LEDGER_KEY or a key file).
+DEMO_LEDGER_KEY = b"commissioning-demo-ledger-key: synthetic data only"
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS contract_versions (
+  content_hash VARCHAR PRIMARY KEY,
+  contract_id VARCHAR NOT NULL,
+  version VARCHAR NOT NULL,
+  effective_from VARCHAR NOT NULL,
+  file_text VARCHAR NOT NULL,
+  file_sha256 VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  registered_by VARCHAR NOT NULL,
+  registered_at VARCHAR NOT NULL,
+  UNIQUE (contract_id, version)
+)""",
+    """CREATE TABLE IF NOT EXISTS contract_signatures (
+  content_hash VARCHAR NOT NULL,
+  party_id VARCHAR NOT NULL,
+  signed_by VARCHAR NOT NULL,
+  signed_at VARCHAR NOT NULL,
+  PRIMARY KEY (content_hash, party_id)
+)""",
+    "CREATE SEQUENCE IF NOT EXISTS contract_event_ids START 1",
+    """CREATE TABLE IF NOT EXISTS contract_events (
+  event_id BIGINT PRIMARY KEY,
+  event_at VARCHAR NOT NULL,
+  actor VARCHAR NOT NULL,
+  contract_id VARCHAR NOT NULL,
+  action VARCHAR NOT NULL,
+  detail VARCHAR NOT NULL
+)""",
+    "CREATE SEQUENCE IF NOT EXISTS measurement_ids START 1",
+    """CREATE TABLE IF NOT EXISTS measurements (
+  measurement_id BIGINT PRIMARY KEY,
+  contract_id VARCHAR NOT NULL,
+  year INTEGER NOT NULL,
+  quarter INTEGER NOT NULL,
+  kind VARCHAR NOT NULL,
+  key VARCHAR NOT NULL,
+  value VARCHAR NOT NULL,
+  basis VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  submitted_by VARCHAR NOT NULL,
+  submitted_at VARCHAR NOT NULL,
+  certified_by VARCHAR,
+  certified_at VARCHAR,
+  status VARCHAR NOT NULL,
+  supersedes BIGINT
+)""",
+    "CREATE SEQUENCE IF NOT EXISTS settlement_run_ids START 1",
+    """CREATE TABLE IF NOT EXISTS settlement_runs (
+  run_id BIGINT PRIMARY KEY,
+  contract_id VARCHAR NOT NULL,
+  year INTEGER NOT NULL,
+  quarter INTEGER NOT NULL,
+  status VARCHAR NOT NULL,
+  lines_json VARCHAR NOT NULL,
+  awaiting_json VARCHAR NOT NULL,
+  inputs_digest VARCHAR NOT NULL,
+  gross_pence BIGINT NOT NULL,
+  prepared_by VARCHAR NOT NULL,
+  prepared_at VARCHAR NOT NULL,
+  reviewed_by VARCHAR,
+  reviewed_at VARCHAR,
+  approved_by VARCHAR,
+  approved_at VARCHAR,
+  posted_by VARCHAR,
+  posted_at VARCHAR
+)""",
+    """CREATE TABLE IF NOT EXISTS period_closures (
+  contract_id VARCHAR NOT NULL,
+  year INTEGER NOT NULL,
+  quarter INTEGER NOT NULL,
+  closed_by VARCHAR NOT NULL,
+  closed_at VARCHAR NOT NULL,
+  PRIMARY KEY (contract_id, year, quarter)
+)""",
+    """CREATE TABLE IF NOT EXISTS approvers (
+  name VARCHAR PRIMARY KEY,
+  role VARCHAR NOT NULL,
+  limit_pence BIGINT NOT NULL,
+  added_by VARCHAR NOT NULL,
+  added_at VARCHAR NOT NULL
+)""",
+    "CREATE SEQUENCE IF NOT EXISTS dispute_ids START 1",
+    """CREATE TABLE IF NOT EXISTS disputes (
+  dispute_id BIGINT PRIMARY KEY,
+  contract_id VARCHAR NOT NULL,
+  line_id VARCHAR NOT NULL,
+  party_id VARCHAR NOT NULL,
+  raised_by VARCHAR NOT NULL,
+  raised_at VARCHAR NOT NULL,
+  amount_pence BIGINT NOT NULL,
+  reason VARCHAR NOT NULL,
+  status VARCHAR NOT NULL,
+  resolved_by VARCHAR,
+  resolved_at VARCHAR,
+  agreed_pence BIGINT,
+  resolution VARCHAR,
+  correction_line_id VARCHAR
+)""",
+)
+
+
+class OperationError(ValueError):
+    """A refused operation; the message says why and what to do instead."""
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Operations:
+    """The context of every contract-operations service: the record store, the ledger
+    and a clock (``now`` returns an ISO-8601 timestamp; tests may fix it)."""
+
+    store: RecordStore
+    ledger: Ledger
+    now: Callable[[], str] = field(default=_utc_now)
+
+    def event(self, contract_id: str, actor: str, action: str, **detail: Any) -> None:
+        """Record one action in the audit log (inside the caller's transaction)."""
+        self.store.execute(
+            "INSERT INTO contract_events VALUES (nextval('contract_event_ids'), ?, ?, ?, ?, ?)",
+            [self.now(), actor, contract_id, action, json.dumps(detail, default=str)],
+        )
+
+    def events(self, contract_id: str) -> list[dict[str, Any]]:
+        """The audit log of one contract, oldest first."""
+        rows = self.store.query(
+            "SELECT event_id, event_at, actor, action, detail FROM contract_events "
+            "WHERE contract_id = ? ORDER BY event_id",
+            [contract_id],
+        )
+        return [
+            {"event_id": r[0], "at": r[1], "actor": r[2], "action": r[3], "detail": r[4]}
+            for r in rows
+        ]
+
+
+def open_operations(
+    store: RecordStore, ledger_key: bytes, anchor: str | Path | None = None
+) -> Operations:
+    """Create the tables if need be and return the operations context."""
+    with store.transaction():
+        for sql in SCHEMA:
+            store.execute(sql)
+    ledger = Ledger(
+        store, ledger_key, LEDGER_TABLE, LedgerAnchor(anchor) if anchor is not None else None
+    )
+    return Operations(store, ledger)
+
+
+def require_actor(actor: str) -> str:
+    """Every action is done by a named person."""
+    if not actor or not actor.strip():
+        raise OperationError('say who is doing this — give a name (--by "Jane Smith")')
+    return actor.strip()

@@ -1,0 +1,363 @@
+"""What is due for a period, and what is still to post: pure calculation over the signed
+versions, the certified values and the lines already posted.
+
+For a quarter, each signed version in force pays its lines
+(:func:`commissioning.settlement.settle.settle_period`) for the share of the quarter's
+days it was in force (a mid-quarter variation is pro-rated by day, each part rounded once,
+half to even). Measures measured **year to date** pay, in quarter ``k``, the outcome
+payments due on the year-to-date value for quarters 1..k less those due at quarter
+``k - 1`` — so a late improvement is caught up and a fall is clawed back.
+
+For a year-end, :func:`commissioning.settlement.settle.year_end_lines` on the version in
+force at the year's end, with the budget and value at risk pro-rated by day over the
+versions of the year.
+
+:func:`deltas` compares what is due with what is already posted for the same period,
+line by line (kind, key and the two parties, in either direction), and returns only the
+differences: so settling a period again after a new version, a restated value or a
+corrected outturn posts adjusting entries, never the period a second time. Corrections
+agreed on a dispute stand on their own and are not undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from commissioning.contracts.schema import Contract
+from commissioning.operations.calendar import Period, VersionShare
+from commissioning.settlement.lines import (
+    PeriodInputs,
+    SettlementLine,
+    canonical,
+    make_line_id,
+    sha256_hex,
+)
+from commissioning.settlement.money import multiply_pence
+from commissioning.settlement.settle import (
+    CORE_KINDS,
+    YearEndFacts,
+    annual_budget_pence,
+    settle_period,
+    value_at_risk_pence,
+    year_end_lines,
+)
+
+LineKey = tuple[str, str, str, str]  # kind, key, party a, party b (a < b)
+
+
+@dataclass(frozen=True)
+class Due:
+    """What a period owes: the lines, the measures still awaiting certification and a
+    description of the versions and values it was computed from."""
+
+    lines: list[SettlementLine]
+    awaiting: list[str]
+    basis: dict[str, object]
+
+
+def _inputs(
+    contract: Contract, year: int, quarter: int, values: dict[tuple[str, str], Decimal]
+) -> tuple[PeriodInputs, list[str]]:
+    def of(kind: str) -> dict[str, Decimal]:
+        return {k: v for (kd, k), v in values.items() if kd == kind}
+
+    ids = [m.indicator_id for m in contract.outcomes.measures]
+    indicator = {k: v for k, v in of("indicator").items() if k in ids}
+    awaiting = [i for i in ids if i not in indicator]
+    inputs = PeriodInputs(
+        year=year,
+        quarter=quarter,
+        indicator_values=indicator,
+        activity_counts={k: int(v) for k, v in of("activity").items()},
+        people_by_band={k: int(v) for k, v in of("people_band").items()},
+        episodes=int(of("episodes").get("", 0)),
+        sib_outcome_counts={k: int(v) for k, v in of("sib_outcome").items()},
+    )
+    return inputs, awaiting
+
+
+def _key(line: SettlementLine) -> tuple[LineKey, int]:
+    """The line's key and its amount signed in the key's direction (a pays b)."""
+    a, b = sorted((line.payer, line.payee))
+    sign = 1 if line.payer == a else -1
+    return (line.kind, line.key, a, b), sign * line.amount_pence
+
+
+def net_by_key(lines: Iterable[SettlementLine]) -> dict[LineKey, int]:
+    """Signed totals per (kind, key, parties); corrections are left out."""
+    out: dict[LineKey, int] = {}
+    for line in lines:
+        if line.kind == "correction":
+            continue
+        key, signed = _key(line)
+        out[key] = out.get(key, 0) + signed
+    return out
+
+
+def _scaled_lines(
+    share: VersionShare, lines: list[SettlementLine]
+) -> list[tuple[SettlementLine, int]]:
+    if share.days == share.period_days:
+        return [(ln, ln.amount_pence) for ln in lines]
+    fraction = Decimal(share.days) / Decimal(share.period_days)
+    return [(ln, multiply_pence(ln.amount_pence, fraction)) for ln in lines]
+
+
+def _quarter_lines(
+    share: VersionShare,
+    year: int,
+    quarter: int,
+    values_by_quarter: dict[int, dict[tuple[str, str], Decimal]],
+    history: Sequence[SettlementLine],
+) -> tuple[list[SettlementLine], list[str]]:
+    contract = share.contract
+    inputs, awaiting = _inputs(contract, year, quarter, values_by_quarter.get(quarter, {}))
+    lines = settle_period(contract, inputs, history, pending=awaiting)
+    if contract.outcomes.measurement != "year_to_date" or quarter == 1:
+        return lines, awaiting
+    # Year to date: replace the quarter's outcome lines by the catch-up amounts.
+    lines = [ln for ln in lines if ln.kind != "outcome_payment"]
+    now = _cumulative_outcomes(contract, year, quarter, values_by_quarter.get(quarter, {}))
+    before = _cumulative_outcomes(
+        contract, year, quarter - 1, values_by_quarter.get(quarter - 1, {})
+    )
+    template = {(ln.key, ln.payee): ln for ln in now[1]}
+    for (key, payee), amount in now[0].items():
+        if key in awaiting:
+            continue
+        change = amount - before[0].get((key, payee), 0)
+        if change == 0:
+            continue
+        t = template[(key, payee)]
+        payer, to = (t.payer, t.payee) if change > 0 else (t.payee, t.payer)
+        lines.append(
+            SettlementLine(
+                line_id=make_line_id(t.contract_hash, year, quarter, t.kind, key, payer, to),
+                contract_id=t.contract_id,
+                contract_hash=t.contract_hash,
+                year=year,
+                quarter=quarter,
+                kind=t.kind,
+                key=key,
+                payer=payer,
+                payee=to,
+                amount_pence=abs(change),
+                description=f"{t.description} (year to date, catch-up)",
+                inputs=(
+                    *t.inputs,
+                    ("year_to_date_due_pence", str(amount)),
+                    ("due_at_previous_quarter_pence", str(before[0].get((key, payee), 0))),
+                ),
+                inputs_digest=t.inputs_digest,
+            )
+        )
+    return lines, awaiting
+
+
+def _cumulative_outcomes(
+    contract: Contract, year: int, upto: int, values: dict[tuple[str, str], Decimal]
+) -> tuple[dict[tuple[str, str], int], list[SettlementLine]]:
+    """Outcome payments due for quarters 1..``upto`` on one year-to-date value."""
+    totals: dict[tuple[str, str], int] = {}
+    last: list[SettlementLine] = []
+    for q in range(1, upto + 1):
+        inputs, awaiting = _inputs(contract, year, q, values)
+        lines = [
+            ln
+            for ln in settle_period(contract, inputs, pending=awaiting)
+            if ln.kind == "outcome_payment"
+        ]
+        for ln in lines:
+            totals[(ln.key, ln.payee)] = totals.get((ln.key, ln.payee), 0) + ln.amount_pence
+        last = lines
+    return totals, last
+
+
+def _merge(
+    parts: list[tuple[VersionShare, list[SettlementLine]]], year: int, quarter: int
+) -> list[SettlementLine]:
+    if len(parts) == 1 and parts[0][0].days == parts[0][0].period_days:
+        return parts[0][1]
+    amounts: dict[LineKey, int] = {}
+    templates: dict[LineKey, SettlementLine] = {}
+    sources: dict[LineKey, list[str]] = {}
+    for share, lines in parts:
+        for line, amount in _scaled_lines(share, lines):
+            key, sign = _key(line)
+            amounts[key] = amounts.get(key, 0) + (amount if sign > 0 else -amount)
+            templates[key] = line
+            sources.setdefault(key, []).append(
+                f"{share.content_hash[:12]} {share.days}/{share.period_days} days"
+            )
+    merged = []
+    for key, amount in amounts.items():
+        if amount == 0:
+            continue
+        t = templates[key]
+        kind, k, a, b = key
+        payer, payee = (a, b) if amount > 0 else (b, a)
+        merged.append(
+            SettlementLine(
+                line_id=make_line_id(t.contract_hash, year, quarter, kind, k, payer, payee),
+                contract_id=t.contract_id,
+                contract_hash=t.contract_hash,
+                year=year,
+                quarter=quarter,
+                kind=kind,
+                key=k,
+                payer=payer,
+                payee=payee,
+                amount_pence=abs(amount),
+                description=f"{t.description} (pro-rated by day over the versions in force)",
+                inputs=(*t.inputs, ("versions", "; ".join(sources[key]))),
+                inputs_digest=t.inputs_digest,
+            )
+        )
+    return merged
+
+
+def quarter_due(
+    shares: Sequence[VersionShare],
+    year: int,
+    quarter: int,
+    values_by_quarter: dict[int, dict[tuple[str, str], Decimal]],
+    history: Sequence[SettlementLine],
+) -> Due:
+    """What quarter ``(year, quarter)`` owes under the versions in force."""
+    parts = []
+    awaiting: set[str] = set()
+    for share in shares:
+        lines, waiting = _quarter_lines(share, year, quarter, values_by_quarter, history)
+        parts.append((share, lines))
+        awaiting.update(waiting)
+    basis: dict[str, object] = {
+        "versions": [
+            f"{s.contract.version} {s.content_hash} {s.days}/{s.period_days}" for s in shares
+        ],
+        "values": {
+            f"{k}:{key}": str(v) for (k, key), v in values_by_quarter.get(quarter, {}).items()
+        },
+    }
+    return Due(_merge(parts, year, quarter), sorted(awaiting), basis)
+
+
+def year_weights(
+    shares_by_quarter: Sequence[Sequence[VersionShare]],
+) -> list[tuple[VersionShare, Decimal]]:
+    """Each version's share of the year: the share of the year's four instalments it was in
+    force for, each quarter pro-rated by day — so a variation from a quarter's first day
+    counts whole quarters, as the instalments do."""
+    weights: dict[str, Decimal] = {}
+    first: dict[str, VersionShare] = {}
+    for shares in shares_by_quarter:
+        for s in shares:
+            first.setdefault(s.content_hash, s)
+            weights[s.content_hash] = (
+                weights.get(s.content_hash, Decimal(0))
+                + Decimal(s.days) / Decimal(s.period_days) / 4
+            )
+    return [(first[h], w) for h, w in weights.items()]
+
+
+def year_end_due(
+    shares_by_quarter: Sequence[Sequence[VersionShare]],
+    year: int,
+    posted_year: Sequence[SettlementLine],
+    outturn_pence: int,
+) -> Due:
+    """What year ``year``'s year-end owes: budget and value at risk pro-rated over the
+    versions of the year (:func:`year_weights`); paid amounts from the year's posted
+    quarter lines; the risk share by the version in force at the year's end."""
+    weights = year_weights(shares_by_quarter)
+    budget = sum(multiply_pence(annual_budget_pence(s.contract, year), w) for s, w in weights)
+    at_risk = sum(multiply_pence(value_at_risk_pence(s.contract, year), w) for s, w in weights)
+    latest = shares_by_quarter[-1][-1].contract
+    commissioner = latest.commissioner.id
+    core_paid = sum(
+        ln.amount_pence if ln.payer == commissioner else -ln.amount_pence
+        for ln in posted_year
+        if ln.kind in CORE_KINDS and commissioner in (ln.payer, ln.payee)
+    )
+    outcome_paid = sum(
+        ln.amount_pence if ln.payer == commissioner else -ln.amount_pence
+        for ln in posted_year
+        if ln.kind == "outcome_payment"
+    )
+    capitated = latest.year_rules(year).basis in ("block", "capitation")
+    facts = YearEndFacts(
+        budget_pence=budget,
+        value_at_risk_pence=at_risk,
+        core_due_pence=budget - at_risk if capitated else core_paid,
+        core_paid_pence=core_paid,
+        outcome_paid_pence=outcome_paid,
+        outturn_pence=outturn_pence,
+    )
+    digest = sha256_hex(canonical([facts.__dict__, [[s.content_hash, str(w)] for s, w in weights]]))
+    lines = year_end_lines(latest, year, facts, digest)
+    basis: dict[str, object] = {
+        "versions": [
+            f"{s.contract.version} {s.content_hash} {w:.6f} of the year" for s, w in weights
+        ],
+        "facts": {k: str(v) for k, v in facts.__dict__.items()},
+    }
+    return Due(lines, [], basis)
+
+
+def deltas(
+    due: Sequence[SettlementLine],
+    posted: Sequence[SettlementLine],
+    run_tag: str,
+    when: Period,
+) -> list[SettlementLine]:
+    """The lines still to post: what is due less what is posted, per line key.
+
+    A key posted for the first time keeps the due line's description and provenance; a
+    change to a posted key is an adjusting entry that names the amount due, the amount
+    posted and the contract versions behind both."""
+    due_net = net_by_key(due)
+    posted_net = net_by_key(posted)
+    templates = {_key(ln)[0]: ln for ln in [*posted, *due] if ln.kind != "correction"}
+    posted_hashes: dict[LineKey, set[str]] = {}
+    for ln in posted:
+        posted_hashes.setdefault(_key(ln)[0], set()).add(ln.contract_hash)
+    out = []
+    for key in sorted(set(due_net) | set(posted_net)):
+        change = due_net.get(key, 0) - posted_net.get(key, 0)
+        if change == 0:
+            continue
+        kind, k, a, b = key
+        payer, payee = (a, b) if change > 0 else (b, a)
+        t = templates[key]
+        first = key not in posted_net
+        inputs = (
+            t.inputs
+            if first
+            else (
+                *t.inputs,
+                ("due_pence", str(due_net.get(key, 0))),
+                ("posted_pence", str(posted_net.get(key, 0))),
+                ("posted_under_versions", ", ".join(sorted(posted_hashes.get(key, set())))),
+                ("due_under_version", t.contract_hash),
+            )
+        )
+        description = t.description if first else f"Adjustment: {t.description}"
+        out.append(
+            SettlementLine(
+                line_id=make_line_id(run_tag, when.year, when.quarter, kind, k, payer, payee),
+                contract_id=t.contract_id,
+                contract_hash=t.contract_hash,
+                year=when.year,
+                quarter=when.quarter,
+                kind=kind,
+                key=k,
+                payer=payer,
+                payee=payee,
+                amount_pence=abs(change),
+                description=description,
+                inputs=tuple(inputs),
+                inputs_digest=t.inputs_digest,
+            )
+        )
+    return out
