@@ -87,7 +87,7 @@ def operations(store: RecordStore | None = None, anchor: Path | None = None) -> 
 
     def clock() -> str:
         n = next(ticks)
-        return f"2026-06-01T{9 + n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}+00:00"
+        return f"2027-06-01T{9 + n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}+00:00"
 
     ops = open_operations(store or open_records("duckdb:///:memory:"), KEY, anchor)
     ops.now = clock

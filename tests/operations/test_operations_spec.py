@@ -157,6 +157,21 @@ def test_a_missing_value_stays_uncertified_and_pays_nothing_yet() -> None:
         runs.draft_run(ops, "home-first", 1, 1, "Cat Manager")
 
 
+def test_a_value_is_submitted_only_after_its_period_ends() -> None:
+    from commissioning.operations import measurements
+
+    ops = operations()
+    register_signed(ops, _with_outcomes())
+    ops.now = lambda: "2025-06-30T17:00:00+00:00"  # the last day of Y1Q1
+    with pytest.raises(OperationError, match="can be submitted from 2025-07-01"):
+        measurements.submit(ops, "home-first", 1, 1, "indicator", "home", "0.55", "Pat Provider")
+    with pytest.raises(OperationError, match="Y1YE runs to 2026-03-31"):
+        measurements.submit(ops, "home-first", 1, 5, "outturn", "", "900000", "Pat Provider")
+    ops.now = lambda: "2025-07-01T09:00:00+00:00"
+    m = measurements.submit(ops, "home-first", 1, 1, "indicator", "home", "0.55", "Pat Provider")
+    assert m.submitted_at == "2025-07-01T09:00:00+00:00" and m.status == "submitted"
+
+
 def test_year_to_date_measures_catch_up_and_claw_back() -> None:
     # 'home' measured year to date, linear from 0.50 to 0.60; pot £12,500 a quarter.
     # Q1 YTD 0.52 (20%): £2,500. Q2 YTD 0.58 (80%): due to date 2 x 12,500 x 0.8 = £20,000,
@@ -171,6 +186,21 @@ def test_year_to_date_measures_catch_up_and_claw_back() -> None:
         line = next(ln for ln in run.lines if ln.kind == "outcome_payment" and ln.key == "home")
         amounts.append((line.payer, line.amount_pence))
     assert amounts == [("icb", 250_000), ("icb", 1_750_000), ("prov", 500_000)]
+
+
+def test_annual_measures_pay_the_year_at_quarter_4() -> None:
+    # Measured over the whole year: Q1-Q3 pay the core only and nothing awaits; Q4 pays the
+    # year's four slices on the year's value. 'home' 0.55 (half-way): 4 x £12,500 x 0.5 =
+    # £25,000; 'admissions' 150 (target): £50,000.
+    ops = operations()
+    register_signed(ops, _with_outcomes(measurement="annual"))
+    for q in (1, 2, 3):
+        run = settle(ops, "home-first", 1, q)
+        assert run.awaiting == [] and paid(run.lines, "outcome_payment") == 0
+    certify(ops, "home-first", 1, 4, home="0.55", admissions="150")
+    run = settle(ops, "home-first", 1, 4)
+    outcomes = {ln.key: ln.amount_pence for ln in run.lines if ln.kind == "outcome_payment"}
+    assert outcomes == {"home": 2_500_000, "admissions": 5_000_000}
 
 
 # -- approvals ------------------------------------------------------------------------------

@@ -84,6 +84,17 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: {problems}. See docs/configuration.md.") from exc
 
 
+def _secret(env: str, key_file: Path | None) -> str | None:
+    """A secret from the environment variable ``env``, else the first line of ``key_file``."""
+    value = os.environ.get(env)
+    if not value and key_file is not None:
+        try:
+            value = key_file.read_text().splitlines()[0]
+        except (OSError, IndexError):
+            value = None
+    return value if value and len(value) >= 16 else None
+
+
 def pseudonymisation_key(settings: Settings, demo: bool) -> bytes:
     """The key, from the environment or the key file; the fixed demo key in demo mode.
 
@@ -91,17 +102,27 @@ def pseudonymisation_key(settings: Settings, demo: bool) -> bytes:
     """
     if demo:
         return DEMO_KEY
-    value = os.environ.get(settings.pseudonymisation.key_env)
-    if not value and settings.pseudonymisation.key_file is not None:
-        try:
-            value = settings.pseudonymisation.key_file.read_text().splitlines()[0]
-        except (OSError, IndexError):
-            value = None
-    if not value or len(value) < 16:
+    value = _secret(settings.pseudonymisation.key_env, settings.pseudonymisation.key_file)
+    if value is None:
         raise ConfigError(
             "no pseudonymisation key: set the environment variable "
             f"{settings.pseudonymisation.key_env} to a secret of at least 16 characters, or "
             "name a key file under [pseudonymisation] key_file in commissioning.toml. "
             "(For synthetic data only, use --demo.)"
+        )
+    return value.encode()
+
+
+def ledger_key(settings: Settings, demo_key: bytes | None) -> bytes:
+    """The key that authenticates ledger entries, from the environment or the key file;
+    ``demo_key`` (the demo store's) when given. There is no default."""
+    if demo_key is not None:
+        return demo_key
+    value = _secret(settings.ledger.key_env, settings.ledger.key_file)
+    if value is None:
+        raise ConfigError(
+            f"no ledger key: set {settings.ledger.key_env} to a secret of at least 16 "
+            "characters that the database's users do not hold, or name a key file under "
+            "[ledger] key_file in commissioning.toml (for the demo store only, use --demo)"
         )
     return value.encode()

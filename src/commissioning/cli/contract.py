@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from commissioning.cli.config import ConfigError, load_settings
+from commissioning.cli.config import ConfigError, ledger_key, load_settings
 from commissioning.contracts.check import check_contract_file
 from commissioning.contracts.load import ContractError, load_contract
 from commissioning.contracts.stress import run_stress
@@ -95,22 +94,7 @@ def friendly(func: F) -> F:
 
 
 def _ledger_key(demo: bool) -> bytes:
-    if demo:
-        return DEMO_LEDGER_KEY
-    settings = load_settings()
-    value = os.environ.get(settings.ledger.key_env)
-    if not value and settings.ledger.key_file is not None:
-        try:
-            value = settings.ledger.key_file.read_text().splitlines()[0]
-        except (OSError, IndexError):
-            value = None
-    if not value or len(value) < 16:
-        raise ConfigError(
-            f"no ledger key: set {settings.ledger.key_env} to a secret of at least 16 "
-            "characters that the database's users do not hold, or name a key file under "
-            "[ledger] key_file in commissioning.toml (for the demo store only, use --demo)"
-        )
-    return value.encode()
+    return ledger_key(load_settings(), DEMO_LEDGER_KEY if demo else None)
 
 
 def _ops(records: str | None, demo: bool) -> Operations:
@@ -549,8 +533,14 @@ def statement_cmd(
 def verify_cmd(records: RecordsOpt = None, demo: DemoOpt = False) -> None:
     """Verify the ledger: every hash, the chain, every MAC and the anchor. Reads only;
     exit status 1 if anything does not verify."""
-    check = _ops(records, demo).ledger.verify()
+    ops = _ops(records, demo)
+    check = ops.ledger.verify()
     typer.echo(check.summary())
+    if check.anchored_entries is None and ops.ledger.anchor is not None:
+        typer.echo(
+            f"warning: no anchor at {ops.ledger.anchor.path} — entries removed from the end "
+            "of the ledger could not be seen; keep the anchor file the postings write"
+        )
     for p in check.problems:
         typer.echo(f"  - {p}")
     if not check.ok:

@@ -148,7 +148,7 @@ def _stage_reports(
     page = write_benchmark_report(tables, out_dir, years)
     links.append(("Benchmarking: peers, funnel plots, opportunity, practice variation", page.name))
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
-    anchor = out_dir / "commissioning.ledger-anchor.jsonl"
+    anchor = out_dir / "commissioning.duckdb.ledger-anchor.jsonl"  # as the contract commands
     anchor.unlink(missing_ok=True)
     page = run_contract_stage(tables, con, out_dir, years, say, anchor)
     links.append(("Outcome-based contracts: worked scenarios", page.name))

@@ -28,8 +28,9 @@ stays. Definitions are per financial year ``y`` over the cohort's person-years i
 Where the data hold the outcome itself the measure is direct; where they hold only a
 stand-in it is a **proxy**, said so in ``how``. A few outcomes are not in the data at all
 (carers' experience, paid employment, shared decision making); they are listed in
-:data:`NOT_IN_DATA` and a scenario settles them at the contract's baseline — they earn
-nothing until the provider's own return supplies them.
+:data:`NOT_IN_DATA`: in a scenario they stay awaiting certification — they earn nothing
+until the provider's own return supplies a value and it is certified, and they are never
+taken at the contract's baseline.
 """
 
 from __future__ import annotations

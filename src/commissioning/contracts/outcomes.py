@@ -134,11 +134,13 @@ class OutcomesFramework(StrictModel):
 
     ``measurement`` says what a quarter's value is: ``period`` — measured over that quarter
     alone; ``year_to_date`` — measured from the start of the contract year to the quarter's
-    end (so quarter 4's value is the year's).
+    end (so quarter 4's value is the year's); ``annual`` — measured over the whole contract
+    year, known after it ends: the year's outcome payments are all settled in quarter 4, on
+    the year's certified value, and quarters 1-3 pay none.
     """
 
     measures: list[Measure] = Field(default_factory=list)
-    measurement: Literal["period", "year_to_date"] = "period"
+    measurement: Literal["period", "year_to_date", "annual"] = "period"
 
     @model_validator(mode="after")
     def _weights(self) -> OutcomesFramework:

@@ -6,7 +6,9 @@ For a quarter, each signed version in force pays its lines
 days it was in force (a mid-quarter variation is pro-rated by day, each part rounded once,
 half to even). Measures measured **year to date** pay, in quarter ``k``, the outcome
 payments due on the year-to-date value for quarters 1..k less those due at quarter
-``k - 1`` — so a late improvement is caught up and a fall is clawed back.
+``k - 1`` — so a late improvement is caught up and a fall is clawed back. Measures
+measured **annually** pay nothing in quarters 1-3 and the whole year's outcome payments in
+quarter 4, on the year's certified value.
 
 For a year-end, :func:`commissioning.settlement.settle.year_end_lines` on the version in
 force at the year's end, with the budget and value at risk pro-rated by day over the
@@ -22,7 +24,7 @@ agreed on a dispute stand on their own and are not undone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from commissioning.contracts.schema import Contract
@@ -55,6 +57,32 @@ class Due:
     lines: list[SettlementLine]
     awaiting: list[str]
     basis: dict[str, object]
+
+
+def _like(
+    template: SettlementLine,
+    year: int,
+    quarter: int,
+    payer: str,
+    payee: str,
+    amount_pence: int,
+    description: str,
+    inputs: tuple[tuple[str, str], ...],
+) -> SettlementLine:
+    """A line of the same kind, key, contract and provenance as ``template``, with its own
+    period, parties, amount, description and inputs (and the id those make)."""
+    t = template
+    return replace(
+        t,
+        line_id=make_line_id(t.contract_hash, year, quarter, t.kind, t.key, payer, payee),
+        year=year,
+        quarter=quarter,
+        payer=payer,
+        payee=payee,
+        amount_pence=amount_pence,
+        description=description,
+        inputs=inputs,
+    )
 
 
 def _inputs(
@@ -115,7 +143,29 @@ def _quarter_lines(
     contract = share.contract
     inputs, awaiting = _inputs(contract, year, quarter, values_by_quarter.get(quarter, {}))
     lines = settle_period(contract, inputs, history, pending=awaiting)
-    if contract.outcomes.measurement != "year_to_date" or quarter == 1:
+    measurement = contract.outcomes.measurement
+    if measurement == "annual":
+        # Nothing is due on outcomes before the year's value; quarter 4 pays the year.
+        lines = [ln for ln in lines if ln.kind != "outcome_payment"]
+        if quarter < 4:
+            return lines, []
+        totals, template = _cumulative_outcomes(contract, year, 4, values_by_quarter.get(4, {}))
+        for t in template:
+            amount = totals[(t.key, t.payee)]
+            lines.append(
+                _like(
+                    t,
+                    year,
+                    quarter,
+                    t.payer,
+                    t.payee,
+                    amount,
+                    f"{t.description} (the year, on its annual value)",
+                    (*t.inputs, ("annual_due_pence", str(amount))),
+                )
+            )
+        return lines, awaiting
+    if measurement != "year_to_date" or quarter == 1:
         return lines, awaiting
     # Year to date: replace the quarter's outcome lines by the catch-up amounts.
     lines = [ln for ln in lines if ln.kind != "outcome_payment"]
@@ -123,34 +173,29 @@ def _quarter_lines(
     before = _cumulative_outcomes(
         contract, year, quarter - 1, values_by_quarter.get(quarter - 1, {})
     )
-    template = {(ln.key, ln.payee): ln for ln in now[1]}
+    by_key = {(ln.key, ln.payee): ln for ln in now[1]}
     for (key, payee), amount in now[0].items():
         if key in awaiting:
             continue
         change = amount - before[0].get((key, payee), 0)
         if change == 0:
             continue
-        t = template[(key, payee)]
+        t = by_key[(key, payee)]
         payer, to = (t.payer, t.payee) if change > 0 else (t.payee, t.payer)
         lines.append(
-            SettlementLine(
-                line_id=make_line_id(t.contract_hash, year, quarter, t.kind, key, payer, to),
-                contract_id=t.contract_id,
-                contract_hash=t.contract_hash,
-                year=year,
-                quarter=quarter,
-                kind=t.kind,
-                key=key,
-                payer=payer,
-                payee=to,
-                amount_pence=abs(change),
-                description=f"{t.description} (year to date, catch-up)",
-                inputs=(
+            _like(
+                t,
+                year,
+                quarter,
+                payer,
+                to,
+                abs(change),
+                f"{t.description} (year to date, catch-up)",
+                (
                     *t.inputs,
                     ("year_to_date_due_pence", str(amount)),
                     ("due_at_previous_quarter_pence", str(before[0].get((key, payee), 0))),
                 ),
-                inputs_digest=t.inputs_digest,
             )
         )
     return lines, awaiting
@@ -196,23 +241,18 @@ def _merge(
         if amount == 0:
             continue
         t = templates[key]
-        kind, k, a, b = key
+        _, _, a, b = key
         payer, payee = (a, b) if amount > 0 else (b, a)
         merged.append(
-            SettlementLine(
-                line_id=make_line_id(t.contract_hash, year, quarter, kind, k, payer, payee),
-                contract_id=t.contract_id,
-                contract_hash=t.contract_hash,
-                year=year,
-                quarter=quarter,
-                kind=kind,
-                key=k,
-                payer=payer,
-                payee=payee,
-                amount_pence=abs(amount),
-                description=f"{t.description} (pro-rated by day over the versions in force)",
-                inputs=(*t.inputs, ("versions", "; ".join(sources[key]))),
-                inputs_digest=t.inputs_digest,
+            _like(
+                t,
+                year,
+                quarter,
+                payer,
+                payee,
+                abs(amount),
+                f"{t.description} (pro-rated by day over the versions in force)",
+                (*t.inputs, ("versions", "; ".join(sources[key]))),
             )
         )
     return merged
@@ -343,21 +383,11 @@ def deltas(
             )
         )
         description = t.description if first else f"Adjustment: {t.description}"
+        line = _like(t, when.year, when.quarter, payer, payee, abs(change), description, inputs)
         out.append(
-            SettlementLine(
+            replace(
+                line,
                 line_id=make_line_id(run_tag, when.year, when.quarter, kind, k, payer, payee),
-                contract_id=t.contract_id,
-                contract_hash=t.contract_hash,
-                year=when.year,
-                quarter=when.quarter,
-                kind=kind,
-                key=k,
-                payer=payer,
-                payee=payee,
-                amount_pence=abs(change),
-                description=description,
-                inputs=tuple(inputs),
-                inputs_digest=t.inputs_digest,
             )
         )
     return out

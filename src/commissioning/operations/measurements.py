@@ -1,11 +1,13 @@
 """Measured values per period: submitted, certified, restated (C15, C16).
 
-Settlement pays only on **certified** values. A value is submitted by one person (usually
-the provider's analyst) and certified by another (usually the commissioner's); until then
-the measure is *awaiting certification* and pays nothing yet — it is never replaced by the
-baseline. When late data arrive, a new value is submitted for the same period and, once
-certified, **restates** the old one (which is kept, marked ``superseded``); settling the
-period again then posts only the difference.
+Settlement pays only on **certified** values, and a value can only be submitted once the
+period it measures has ended (the year's outturn once the contract year has ended); when it
+was submitted and certified is kept, so the data lag of every value is on record. A value
+is submitted by one person (usually the provider's analyst) and certified by another
+(usually the commissioner's); until then the measure is *awaiting certification* and pays
+nothing yet — it is never replaced by the baseline. When late data arrive, a new value is
+submitted for the same period and, once certified, **restates** the old one (which is
+kept, marked ``superseded``); settling the period again then posts only the difference.
 
 Kinds of value: ``indicator`` (an outcome measure, keyed by indicator id: measured over the
 quarter or year to date, as the contract's ``outcomes.measurement`` says), ``outturn``
@@ -17,6 +19,7 @@ and ``sib_outcome`` (outcomes achieved, keyed by outcome).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
@@ -141,9 +144,15 @@ def submit(
     elif quarter == YEAR_END:
         raise OperationError("only an outturn belongs to the year-end — give a quarter 1-4")
     try:
-        period(contract, year, quarter)
+        when = period(contract, year, quarter)
     except ValueError as exc:
         raise OperationError(str(exc)) from None
+    today = date.fromisoformat(ops.now()[:10])
+    if today <= when.end:
+        raise OperationError(
+            f"{when.label} runs to {when.end}: a value measured over it can be submitted from "
+            f"{when.end + timedelta(days=1)}"
+        )
     ids = {m.indicator_id for m in contract.outcomes.measures}
     number = _check_value(kind, key, value, ids)
     basis = contract.outcomes.measurement if kind == "indicator" else "period"

@@ -309,13 +309,22 @@ def _settlement_section(r: ScenarioResult, out_dir: Path) -> Section:
         f"{len(r.lines)} lines posted to the ledger by settlement runs (drafted, reviewed, "
         f"approved, posted), each quarter on certified values; the year-end settled once "
         f"the outturn was certified. Year-end outturn (the cohort's in-scope spend in the "
-        f"data): {outturn}.",
+        f"data): {outturn}. {_ledger_note(r)}",
         tables=[
             TableBlock(
                 "Net by quarter and party (received − paid)", ["period", "party", "net"], rows
             )
         ],
         links=links,
+    )
+
+
+def _ledger_note(r: ScenarioResult) -> str:
+    checks = [s.verification for s in r.statements if s.verification is not None]
+    if not checks:
+        return ""
+    return (
+        f"Contract {r.contract.id}, version {r.contract.version} as signed; {checks[-1].summary()}."
     )
 
 

@@ -16,11 +16,13 @@ example contract, :func:`run_scenarios`:
    user registers from the same file), and has every party sign it
    (:mod:`commissioning.operations.register`);
 4. for each quarter the data cover — the last two data years are contract years 1 and 2,
-   the year before is the base year — submits the measured outcome values as the
-   provider and certifies them as the commissioner (measures not in the data stay
-   awaiting certification and pay nothing), then drafts, reviews, approves and posts the
-   settlement run; then certifies the cohort's real in-scope spend as the year's outturn
-   and settles the year-end (:mod:`commissioning.operations.runs`);
+   the year before is the base year — drafts, reviews, approves and posts the settlement
+   run; the measures are computed over whole financial years, so the proposed version
+   measures them annually and, after quarter 3, the provider submits the year's measured
+   values and the commissioner certifies them for quarter 4, which pays the year's outcome
+   payments (measures not in the data stay awaiting certification and pay nothing); then
+   certifies the cohort's real in-scope spend as the year's outturn and settles the
+   year-end (:mod:`commissioning.operations.runs`);
 5. builds each party's statement from the ledger, checked against it and verified;
 6. runs the Monte Carlo stress test on the same proposed version and gives a verdict
    that agrees with its own figures.
@@ -30,9 +32,11 @@ Nothing here writes files; :mod:`commissioning.reports.contract_report` does.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import pandas as pd
@@ -312,8 +316,8 @@ def _certify_measures(
     quarter: int,
     data_year: int,
 ) -> None:
-    """The provider submits each measured value (the data year's, for every quarter of it)
-    and the commissioner certifies it; a measure without a value stays awaiting."""
+    """The provider submits each measured value of the data year and the commissioner
+    certifies it; a measure without a value stays awaiting certification."""
     current = {m.key: m.value for m in measurements.certified(ops, contract.id, year, quarter)}
     for m in contract.outcomes.measures:
         series = values.get(m.indicator_id)
@@ -396,10 +400,13 @@ def plan_version(
     values = measure_values(ids, data, cohort)
     base_values = {k: float(v[base_year]) for k, v in values.items() if base_year in v.index}
     contract = rebase_measures(contract, base_values)
-    contract = contract_from_dict(
-        {**contract.model_dump(mode="python"), "version": f"{file_contract.version}-planned"},
-        source=contract.id,
-    )
+    terms = contract.model_dump(mode="python")
+    terms["version"] = f"{file_contract.version}-planned"
+    # The measures are computed over whole financial years, so they are measured annually:
+    # the year's outcome payments settle at quarter 4 on the year's value, never a quarter
+    # on a value that was not known until the year ended.
+    terms["outcomes"]["measurement"] = "annual"
+    contract = contract_from_dict(terms, source=contract.id)
     return PlannedVersion(
         file_contract, contract, rule, plan, base_year, data_years, cohort, costs, values
     )
@@ -464,7 +471,8 @@ def run_scenario(
         year_map[t] = fy
         outturn[t] = float(spend.get(fy, 0.0))
         for q in (1, 2, 3, 4):
-            _certify_measures(ops, contract, values, t, q, fy)
+            if q == 4:  # the year's values, known once it has ended
+                _certify_measures(ops, contract, values, t, q, fy)
             _settle(ops, contract.id, t, q)
         measurements.record(
             ops,
@@ -546,6 +554,12 @@ def run_scenarios(
     if unknown:
         raise ValueError(f"unknown scenario(s) {unknown} — choose from {sorted(known)}")
     data = fetch_place_data(tables, years, place_code)
+    # Values can be submitted only after their period ends: a population whose last
+    # financial year has not yet ended (synthetic years in the future) is settled as of
+    # the day after it ends.
+    after_data = date(max(years) + 1, 4, 1)
+    if date.fromisoformat(ops.now()[:10]) < after_data:
+        ops = dataclasses.replace(ops, now=lambda: f"{after_data.isoformat()}T09:00:00+00:00")
     runs.add_approver(ops, SCENARIO_PEOPLE["approver"], 10**12, "Scenario set-up")
     return [
         run_scenario(
