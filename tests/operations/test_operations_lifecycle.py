@@ -90,7 +90,7 @@ def _walk(ops, tmp_path: Path) -> None:
     held = payment_file(ops, cid)
     assert ",5000.00," in held
     disputes.resolve_dispute(
-        ops, d.dispute_id, q3.amount_pence - 200_000, "£2,000 agreed", "Pat Provider"
+        ops, d.dispute_id, q3.amount_pence - 200_000, "£2,000 agreed", "Fay Finance"
     )
     # Close the year's quarters in order.
     for q in (1, 2, 3, 4):

@@ -7,6 +7,8 @@ in quarterly capitation instalments of £250,000.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from ops_cases import (
     MEASURE_ADMISSIONS,
@@ -188,6 +190,22 @@ def test_year_to_date_measures_catch_up_and_claw_back() -> None:
     assert amounts == [("icb", 250_000), ("icb", 1_750_000), ("prov", 500_000)]
 
 
+def test_year_to_date_catch_up_counts_what_was_paid_not_what_was_due() -> None:
+    # Q1 YTD 0.52: £2,500. Q2's value is not certified: nothing on 'home' in Q2. Q3 YTD
+    # 0.54: due to date 3 x £12,500 x 0.4 = £15,000, less the £2,500 actually paid:
+    # £12,500 — the year pays £15,000 in all, never Q1 twice.
+    ops = operations()
+    register_signed(ops, _with_outcomes(measurement="year_to_date"))
+    certify(ops, "home-first", 1, 1, home="0.52", admissions="200")
+    settle(ops, "home-first", 1, 1)
+    certify(ops, "home-first", 1, 2, admissions="200")
+    assert settle(ops, "home-first", 1, 2).awaiting == ["home"]
+    certify(ops, "home-first", 1, 3, home="0.54", admissions="200")
+    settle(ops, "home-first", 1, 3)
+    home = [ln for ln in _ledger(ops) if ln.key == "home"]
+    assert [(ln.quarter, ln.amount_pence) for ln in home] == [(1, 250_000), (3, 1_250_000)]
+
+
 def test_annual_measures_pay_the_year_at_quarter_4() -> None:
     # Measured over the whole year: Q1-Q3 pay the core only and nothing awaits; Q4 pays the
     # year's four slices on the year's value. 'home' 0.55 (half-way): 4 x £12,500 x 0.5 =
@@ -308,7 +326,11 @@ def test_a_dispute_holds_the_amount_until_resolved() -> None:
     assert rows[1].endswith(",250000.00,10000.00,240000.00")
     with pytest.raises(OperationError, match="another person resolves it"):
         disputes.resolve_dispute(ops, d.dispute_id, 24_000_000, "agreed", "Ann Analyst")
-    disputes.resolve_dispute(ops, d.dispute_id, 24_000_000, "agreed at £240,000", "Pat Provider")
+    with pytest.raises(OperationError, match=r"between £240,000\.00 and £250,000\.00"):
+        disputes.resolve_dispute(ops, d.dispute_id, 500_000_000, "more", "Fay Finance")
+    with pytest.raises(OperationError, match="needs a finance approver"):
+        disputes.resolve_dispute(ops, d.dispute_id, 24_000_000, "agreed", "Pat Provider")
+    disputes.resolve_dispute(ops, d.dispute_id, 24_000_000, "agreed at £240,000", "Fay Finance")
     corrections = [ln for ln in _ledger(ops) if ln.kind == "correction"]
     assert [(c.payer, c.payee, c.amount_pence, c.corrects) for c in corrections] == [
         ("prov", "icb", 1_000_000, line.line_id)
@@ -338,3 +360,102 @@ def test_statements_and_verify_read_only() -> None:
     ]
     assert before == after
     assert s.received_pence == 25_000_000 and s.verification is not None and s.verification.ok
+
+
+# -- records changed behind the application --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "what"),
+    [
+        (
+            "UPDATE contract_versions SET file_text = replace(file_text, '1000000', '9000000')",
+            "no longer has the terms",
+        ),
+        ("UPDATE measurements SET value = '0.60'", "measurements (measurement_id=1)"),
+        ("UPDATE approvers SET limit_pence = 10 WHERE name = 'Sam Small'", "approvers"),
+        ("UPDATE contract_signatures SET signed_by = 'Someone'", "contract_signatures"),
+        ("UPDATE settlement_runs SET approved_by = 'Someone'", "settlement_runs (run_id=1)"),
+    ],
+)
+def test_signed_terms_values_and_approvals_changed_behind_the_application_are_refused(
+    sql: str, what: str
+) -> None:
+    ops = operations()
+    register_signed(ops, _with_outcomes())
+    certify(ops, "home-first", 1, 1, home="0.55", admissions="175")
+    settle(ops, "home-first", 1, 1)
+    assert ops.broken_seals() == []
+    ops.store.execute(sql)
+    with pytest.raises(OperationError, match=re.escape(what)):
+        runs.draft_run(ops, "home-first", 1, 2, "Cat Manager")
+    assert _ledger(ops) and len(_ledger(ops)) == 3  # nothing more was posted
+
+
+def test_two_versions_from_the_same_date_cannot_both_be_signed() -> None:
+    # Two drafts, neither saying from when it applies: signing the second in full would
+    # silently replace the first from the start date.
+    ops = operations()
+    for version, budget in (("1", 1_000_000), ("2", 2_000_000)):
+        data = contract_data(version=version, finance={"baseline_budget_gbp": budget})
+        register.register_version(ops, toml_text(data), "c.toml", "Cat Manager")
+    for party in ("icb", "prov"):
+        register.sign(ops, "home-first", "1", party, f"Signatory {party}")
+    register.sign(ops, "home-first", "2", "icb", "Signatory icb")
+    with pytest.raises(OperationError, match="a variation must say from when it applies"):
+        register.sign(ops, "home-first", "2", "prov", "Signatory prov")
+    assert [v.contract.version for v in register.signed_versions(ops, "home-first")] == ["1"]
+
+
+def test_values_of_a_closed_period_are_locked() -> None:
+    from commissioning.operations import measurements
+
+    ops = operations()
+    register_signed(ops, _with_outcomes())
+    certify(ops, "home-first", 1, 1, home="0.55", admissions="175")
+    settle(ops, "home-first", 1, 1)
+    runs.close_period(ops, "home-first", 1, 1, "Fay Finance")
+    with pytest.raises(OperationError, match="Y1Q1 is closed: its values are locked"):
+        measurements.submit(ops, "home-first", 1, 1, "indicator", "home", "0.6", "Pat Provider")
+
+
+def test_out_of_range_values_are_refused() -> None:
+    from commissioning.operations import measurements
+
+    ops = operations()
+    register_signed(ops, _with_outcomes())
+    for key, value, message in (
+        ("home", "-3", "between 0 and 1"),
+        ("home", "1E+400", "larger than any value"),
+        ("admissions", "abc", "is not a number"),
+    ):
+        with pytest.raises(OperationError, match=message):
+            measurements.submit(ops, "home-first", 1, 1, "indicator", key, value, "Pat Provider")
+    with pytest.raises(OperationError, match="larger than any value"):
+        measurements.submit(ops, "home-first", 1, 5, "outturn", "", "1e20", "Pat Provider")
+
+
+def test_nobody_sets_their_own_limit_and_the_drafter_does_not_post() -> None:
+    ops = operations()
+    register_signed(ops, contract_data())
+    with pytest.raises(OperationError, match="cannot set their own delegated limit"):
+        runs.add_approver(ops, "Fay Finance", 10**9, "Fay Finance")
+    runs.add_approver(ops, "Cat Manager", 10**7, "Admin")
+    run = runs.draft_run(ops, "home-first", 1, 1, "Cat Manager")
+    runs.review_run(ops, run.run_id, "Rob Reviewer")
+    runs.approve_run(ops, run.run_id, "Fay Finance")
+    with pytest.raises(OperationError, match="drafted or reviewed run"):
+        runs.post_run(ops, run.run_id, "Cat Manager")
+    assert runs.post_run(ops, run.run_id, "Fay Finance").status == "posted"
+
+
+def test_no_payment_file_from_a_ledger_that_does_not_verify() -> None:
+    from commissioning.operations.exports import payment_file
+
+    ops = operations()
+    register_signed(ops, contract_data())
+    settle(ops, "home-first", 1, 1)
+    assert "250000.00" in payment_file(ops, "home-first")
+    ops.store.execute("UPDATE settlement_ledger SET amount_pence = 99 WHERE seq = 1")
+    with pytest.raises(OperationError, match="no payment file is written"):
+        payment_file(ops, "home-first")

@@ -40,11 +40,12 @@ from commissioning.operations.exports import (
 from commissioning.reports.formatting import gbp
 from commissioning.settlement.ledger import LedgerError
 from commissioning.settlement.lines import parse_period, period_label
-from commissioning.settlement.money import format_gbp, to_pence
+from commissioning.settlement.money import format_gbp, to_gbp, to_pence
 from commissioning.settlement.statement import reconciles, statement_csv, statement_html
 from commissioning.store.records import RecordStoreError, open_records
 
 F = TypeVar("F", bound=Callable[..., Any])
+MAX_PENCE = 10**14  # £1,000,000,000,000: larger than any health budget
 
 contract_app = typer.Typer(
     help="Outcome-based contracts: check and stress-test a file, plan a new version from the "
@@ -119,9 +120,17 @@ def _period(text: str) -> tuple[int, int]:
 
 def _money_pence(text: str) -> int:
     try:
-        return to_pence(text.replace(",", "").replace("£", ""))
+        pence = to_pence(text.replace(",", "").replace("£", ""))
     except Exception:
         raise ValueError(f"'{text}' is not an amount — write pounds, e.g. 1234.56") from None
+    if not 0 <= pence <= MAX_PENCE:
+        raise ValueError(f"'{text}' must be between £0 and £1,000,000,000,000")
+    return pence
+
+
+def to_gbp_text(pence: int) -> str:
+    """Pence as a plain pounds string, e.g. 123456 -> '1234.56'."""
+    return str(to_gbp(pence))
 
 
 # -- files: check, diff, stress, plan ---------------------------------------------------------
@@ -249,7 +258,8 @@ def register_cmd(
     """Register a contract file as a draft version (its exact text, by content hash)."""
     report = check_contract_file(file)
     if not report.ok:
-        _fail(f"{file} does not pass its checks — run 'contract check {file}'")
+        problems = "\n".join(f"  - {p}" for p in report.problems)
+        _fail(f"{file} does not pass its checks:\n{problems}")
     ops = _ops(records, demo)
     v = register.register_version(ops, file.read_text(encoding="utf-8"), str(file), by)
     typer.echo(
@@ -451,7 +461,7 @@ def approver_cmd(
     demo: DemoOpt = False,
 ) -> None:
     """Name a finance approver and the delegated limit of the runs they may approve."""
-    runs.add_approver(_ops(records, demo), name, limit.replace(",", "").replace("£", ""), by)
+    runs.add_approver(_ops(records, demo), name, to_gbp_text(_money_pence(limit)), by)
     typer.echo(f"{name}: finance approver up to {format_gbp(_money_pence(limit))} a run")
 
 
@@ -535,7 +545,16 @@ def verify_cmd(records: RecordsOpt = None, demo: DemoOpt = False) -> None:
     exit status 1 if anything does not verify."""
     ops = _ops(records, demo)
     check = ops.ledger.verify()
+    seals = ops.broken_seals()
     typer.echo(check.summary())
+    typer.echo(
+        "records verified: every version, signature, value, run, approver, closure and "
+        "dispute is as the application wrote it"
+        if not seals
+        else f"RECORDS DO NOT VERIFY: {len(seals)} row(s) changed outside the application"
+    )
+    for p in seals:
+        typer.echo(f"  - {p}")
     if check.anchored_entries is None and ops.ledger.anchor is not None:
         typer.echo(
             f"warning: no anchor at {ops.ledger.anchor.path} — entries removed from the end "
@@ -543,7 +562,7 @@ def verify_cmd(records: RecordsOpt = None, demo: DemoOpt = False) -> None:
         )
     for p in check.problems:
         typer.echo(f"  - {p}")
-    if not check.ok:
+    if not check.ok or seals:
         raise typer.Exit(1)
 
 

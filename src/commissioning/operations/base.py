@@ -11,6 +11,8 @@ share.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ SCHEMA = (
   source VARCHAR NOT NULL,
   registered_by VARCHAR NOT NULL,
   registered_at VARCHAR NOT NULL,
+  seal VARCHAR,
   UNIQUE (contract_id, version)
 )""",
     """CREATE TABLE IF NOT EXISTS contract_signatures (
@@ -44,6 +47,7 @@ SCHEMA = (
   party_id VARCHAR NOT NULL,
   signed_by VARCHAR NOT NULL,
   signed_at VARCHAR NOT NULL,
+  seal VARCHAR,
   PRIMARY KEY (content_hash, party_id)
 )""",
     "CREATE SEQUENCE IF NOT EXISTS contract_event_ids START 1",
@@ -71,7 +75,8 @@ SCHEMA = (
   certified_by VARCHAR,
   certified_at VARCHAR,
   status VARCHAR NOT NULL,
-  supersedes BIGINT
+  supersedes BIGINT,
+  seal VARCHAR
 )""",
     "CREATE SEQUENCE IF NOT EXISTS settlement_run_ids START 1",
     """CREATE TABLE IF NOT EXISTS settlement_runs (
@@ -91,7 +96,8 @@ SCHEMA = (
   approved_by VARCHAR,
   approved_at VARCHAR,
   posted_by VARCHAR,
-  posted_at VARCHAR
+  posted_at VARCHAR,
+  seal VARCHAR
 )""",
     """CREATE TABLE IF NOT EXISTS period_closures (
   contract_id VARCHAR NOT NULL,
@@ -99,6 +105,7 @@ SCHEMA = (
   quarter INTEGER NOT NULL,
   closed_by VARCHAR NOT NULL,
   closed_at VARCHAR NOT NULL,
+  seal VARCHAR,
   PRIMARY KEY (contract_id, year, quarter)
 )""",
     """CREATE TABLE IF NOT EXISTS approvers (
@@ -106,7 +113,8 @@ SCHEMA = (
   role VARCHAR NOT NULL,
   limit_pence BIGINT NOT NULL,
   added_by VARCHAR NOT NULL,
-  added_at VARCHAR NOT NULL
+  added_at VARCHAR NOT NULL,
+  seal VARCHAR
 )""",
     "CREATE SEQUENCE IF NOT EXISTS dispute_ids START 1",
     """CREATE TABLE IF NOT EXISTS disputes (
@@ -123,9 +131,22 @@ SCHEMA = (
   resolved_at VARCHAR,
   agreed_pence BIGINT,
   resolution VARCHAR,
-  correction_line_id VARCHAR
+  correction_line_id VARCHAR,
+  seal VARCHAR
 )""",
 )
+
+
+#: Tables whose rows are sealed with the ledger key, with the columns that identify a row.
+SEALED: dict[str, tuple[str, ...]] = {
+    "contract_versions": ("content_hash",),
+    "contract_signatures": ("content_hash", "party_id"),
+    "measurements": ("measurement_id",),
+    "settlement_runs": ("run_id",),
+    "period_closures": ("contract_id", "year", "quarter"),
+    "approvers": ("name",),
+    "disputes": ("dispute_id",),
+}
 
 
 class OperationError(ValueError):
@@ -151,6 +172,64 @@ class Operations:
             "INSERT INTO contract_events VALUES (nextval('contract_event_ids'), ?, ?, ?, ?, ?)",
             [self.now(), actor, contract_id, action, json.dumps(detail, default=str)],
         )
+
+    def _seal_of(self, table: str, row: dict[str, Any]) -> str:
+        content = json.dumps(
+            [
+                table,
+                sorted((k, None if v is None else str(v)) for k, v in row.items() if k != "seal"),
+            ],
+            separators=(",", ":"),
+        )
+        return hmac.new(self.ledger.key, content.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def reseal(self, table: str, where: str, params: list[Any]) -> None:
+        """Seal (again) the rows of ``table`` matching ``where``, after writing them: an
+        HMAC with the ledger key over every column, so a change made behind the
+        application — to signed terms, a certified value, an approval — is seen."""
+        keys = SEALED[table]
+        for row in self.store.query_dicts(f"SELECT * FROM {table} WHERE {where}", params):
+            self.store.execute(
+                f"UPDATE {table} SET seal = ? WHERE " + " AND ".join(f"{k} = ?" for k in keys),
+                [self._seal_of(table, row), *(row[k] for k in keys)],
+            )
+
+    def broken_seals(self, contract_id: str | None = None) -> list[str]:
+        """Rows of the record store changed outside the application (all, or one
+        contract's). Reads only."""
+        problems = []
+        for table, keys in SEALED.items():
+            sql = f"SELECT * FROM {table}"
+            params: list[Any] = []
+            if contract_id is not None and table == "contract_signatures":
+                sql += (
+                    " WHERE content_hash IN (SELECT content_hash FROM contract_versions "
+                    "WHERE contract_id = ?)"
+                )
+                params = [contract_id]
+            elif contract_id is not None and table != "approvers":
+                sql += " WHERE contract_id = ?"
+                params = [contract_id]
+            for row in self.store.query_dicts(sql, params):
+                expected = self._seal_of(table, row)
+                if row.get("seal") is None or not hmac.compare_digest(expected, str(row["seal"])):
+                    ident = ", ".join(f"{k}={row[k]}" for k in keys)
+                    problems.append(
+                        f"{table} ({ident}) was changed outside the application — its seal "
+                        "does not match"
+                    )
+        return problems
+
+    def require_intact(self, contract_id: str) -> None:
+        """Refuse to work on a contract whose records were changed behind the application."""
+        problems = self.broken_seals(contract_id)
+        if problems:
+            raise OperationError(
+                "the records of "
+                + contract_id
+                + " were changed outside the application — restore them from a backup "
+                "and run 'contract verify':\n" + "\n".join(f"  - {p}" for p in problems)
+            )
 
     def events(self, contract_id: str) -> list[dict[str, Any]]:
         """The audit log of one contract, oldest first."""

@@ -143,7 +143,12 @@ def raise_dispute(
             None,
             None,
         ]
-        tx.execute(f"INSERT INTO disputes VALUES ({', '.join('?' for _ in _COLUMNS)})", values)
+        tx.execute(
+            f"INSERT INTO disputes ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            values,
+        )
+        ops.reseal("disputes", "dispute_id = ?", [dispute_id])
         ops.event(
             line.contract_id,
             actor,
@@ -160,8 +165,10 @@ def raise_dispute(
 def resolve_dispute(
     ops: Operations, dispute_id: int, agreed_pence: int, resolution: str, actor: str
 ) -> Dispute:
-    """Resolve a dispute: ``agreed_pence`` is what the line should net to. The hold is
-    released and any difference posted as a correction."""
+    """Resolve a dispute: ``agreed_pence`` is what the line should net to — between what it
+    nets to less the disputed amount and what it nets to. The resolver must not have raised
+    it and must be a finance approver whose delegated limit covers the correction. The
+    hold is released and any difference posted as a correction."""
     actor = require_actor(actor)
     with ops.store.transaction() as tx:
         d = get_dispute(ops, dispute_id)
@@ -173,8 +180,21 @@ def resolve_dispute(
             )
         line = ops.ledger.get(d.line_id)
         assert line is not None
-        if agreed_pence < 0:
-            raise OperationError("the agreed amount cannot be negative")
+        net = ops.ledger.net_of_line(line)
+        low = max(0, net - d.amount_pence)
+        if not low <= agreed_pence <= net:
+            raise OperationError(
+                f"the agreed amount must be between {format_gbp(low)} and {format_gbp(net)}: "
+                f"the line nets to {format_gbp(net)} and {format_gbp(d.amount_pence)} of it is "
+                "disputed — a claim for more than the line is a new adjustment, not a dispute"
+            )
+        change = net - agreed_pence
+        row = tx.one("SELECT role, limit_pence FROM approvers WHERE name = ?", [actor])
+        if row is None or row[0] != "finance_approver" or int(row[1]) < change:
+            raise OperationError(
+                f"{actor} cannot resolve dispute {dispute_id}: a correction of "
+                f"{format_gbp(change)} needs a finance approver whose delegated limit covers it"
+            )
         year, quarter = line.year, line.quarter
         closed = closed_periods(ops, d.contract_id)
         if (year, quarter) in closed:
@@ -208,6 +228,7 @@ def resolve_dispute(
                 dispute_id,
             ],
         )
+        ops.reseal("disputes", "dispute_id = ?", [dispute_id])
         ops.event(
             d.contract_id,
             actor,

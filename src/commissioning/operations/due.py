@@ -167,17 +167,21 @@ def _quarter_lines(
         return lines, awaiting
     if measurement != "year_to_date" or quarter == 1:
         return lines, awaiting
-    # Year to date: replace the quarter's outcome lines by the catch-up amounts.
+    # Year to date: the outcome payments due for quarters 1..k on the year-to-date value,
+    # less what the year's earlier quarters actually posted for each measure.
     lines = [ln for ln in lines if ln.kind != "outcome_payment"]
     now = _cumulative_outcomes(contract, year, quarter, values_by_quarter.get(quarter, {}))
-    before = _cumulative_outcomes(
-        contract, year, quarter - 1, values_by_quarter.get(quarter - 1, {})
-    )
+    paid_before: dict[tuple[str, str], int] = {}
+    for ln in history:
+        if ln.kind == "outcome_payment" and ln.year == year and ln.quarter < quarter:
+            provider = ln.payee if ln.payer == contract.commissioner.id else ln.payer
+            signed = ln.amount_pence if ln.payee == provider else -ln.amount_pence
+            paid_before[(ln.key, provider)] = paid_before.get((ln.key, provider), 0) + signed
     by_key = {(ln.key, ln.payee): ln for ln in now[1]}
     for (key, payee), amount in now[0].items():
         if key in awaiting:
             continue
-        change = amount - before[0].get((key, payee), 0)
+        change = amount - paid_before.get((key, payee), 0)
         if change == 0:
             continue
         t = by_key[(key, payee)]
@@ -194,7 +198,7 @@ def _quarter_lines(
                 (
                     *t.inputs,
                     ("year_to_date_due_pence", str(amount)),
-                    ("due_at_previous_quarter_pence", str(before[0].get((key, payee), 0))),
+                    ("paid_in_earlier_quarters_pence", str(paid_before.get((key, payee), 0))),
                 ),
             )
         )
@@ -325,6 +329,13 @@ def year_end_due(
         for ln in posted_year
         if ln.kind == "outcome_payment"
     )
+    # Corrections agreed on disputes stand as agreed: they are not trued up, but they are
+    # part of what the provider was paid.
+    corrections = sum(
+        ln.amount_pence if ln.payer == commissioner else -ln.amount_pence
+        for ln in posted_year
+        if ln.kind == "correction" and commissioner in (ln.payer, ln.payee)
+    )
     capitated = latest.year_rules(year).basis in ("block", "capitation")
     facts = YearEndFacts(
         budget_pence=budget,
@@ -333,6 +344,7 @@ def year_end_due(
         core_paid_pence=core_paid,
         outcome_paid_pence=outcome_paid,
         outturn_pence=outturn_pence,
+        corrections_pence=corrections,
     )
     digest = sha256_hex(canonical([facts.__dict__, [[s.content_hash, str(w)] for s, w in weights]]))
     lines = year_end_lines(latest, year, facts, digest)

@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from commissioning.operations.base import Operations
+from commissioning.operations.base import OperationError, Operations
 from commissioning.operations.disputes import disputes, held_by_line
 from commissioning.operations.register import versions
 from commissioning.operations.runs import runs
@@ -46,7 +46,17 @@ def contract_statement(ops: Operations, contract_id: str, party: str) -> Stateme
 
 
 def payment_file(ops: Operations, contract_id: str) -> str:
-    """Payment lines of the contract's posted runs as CSV (see the module docstring)."""
+    """Payment lines of the contract's posted runs as CSV (see the module docstring).
+
+    Refused when the ledger or the contract's records do not verify: a finance system must
+    never be fed from a ledger that was changed behind the application."""
+    check = ops.ledger.verify()
+    seals = ops.broken_seals(contract_id)
+    if not check.ok or seals:
+        raise OperationError(
+            "the ledger or the records do not verify — no payment file is written; run "
+            "'contract verify':\n" + "\n".join(f"  - {p}" for p in [*check.problems, *seals])
+        )
     held = held_by_line(ops, contract_id)
     posted_at: dict[str, str] = {}
     for r in runs(ops, contract_id):
@@ -76,7 +86,13 @@ def payment_file(ops: Operations, contract_id: str) -> str:
             "payable_gbp",
         ]
     )
-    for (run, day, a, b), (net, hold) in sorted(totals.items()):
+
+    def order(item: tuple[tuple[str, str, str, str], list[int]]) -> tuple[str, int, str, str]:
+        (run, _, a, b), _ = item
+        prefix, _, number = run.rpartition("-")
+        return (prefix, int(number) if number.isdigit() else 0, a, b)
+
+    for (run, day, a, b), (net, hold) in sorted(totals.items(), key=order):
         if net == 0:
             continue
         payer, payee = (a, b) if net > 0 else (b, a)

@@ -38,6 +38,7 @@ KINDS: tuple[str, ...] = (
     "sib_outcome",
 )
 _COUNT_KINDS = {"activity", "people_band", "episodes", "sib_outcome"}
+_LARGEST = Decimal(10**12)  # £1,000,000,000,000, or a count or rate no contract reaches
 _COLUMNS = (
     "measurement_id",
     "contract_id",
@@ -119,6 +120,8 @@ def _check_value(kind: str, key: str, value: str | Decimal | int | float, ids: s
         )
     if kind in _COUNT_KINDS and (number < 0 or number != number.to_integral_value()):
         raise OperationError(f"a {kind} count must be a whole number of 0 or more, not {value}")
+    if abs(number) > _LARGEST:
+        raise OperationError(f"{value} is larger than any value a contract measures — check it")
     if kind == "outturn" and (number < 0 or number != number.quantize(Decimal("0.01"))):
         raise OperationError("an outturn is pounds and pence of 0 or more, e.g. 1234567.89")
     return number
@@ -155,13 +158,30 @@ def submit(
         )
     ids = {m.indicator_id for m in contract.outcomes.measures}
     number = _check_value(kind, key, value, ids)
+    measure = next((m for m in contract.outcomes.measures if m.indicator_id == key), None)
+    is_proportion = kind == "indicator" and measure is not None and measure.kind == "proportion"
+    if is_proportion and not 0 <= number <= 1:
+        raise OperationError(
+            f"{key} is a proportion: its value is between 0 and 1 — write 45% as 0.45"
+        )
+    closed = {
+        (int(r[0]), int(r[1]))
+        for r in ops.store.query(
+            "SELECT year, quarter FROM period_closures WHERE contract_id = ?", [contract_id]
+        )
+    }
+    if (year, quarter) in closed:
+        raise OperationError(
+            f"{when.label} is closed: its values are locked — a late change to it is agreed "
+            "as an adjustment in an open period (a dispute on the line it changes)"
+        )
     basis = contract.outcomes.measurement if kind == "indicator" else "period"
     with ops.store.transaction() as tx:
         current = _current(ops, contract_id, year, quarter, kind, key)
         mid = tx.next_id("measurement_ids")
         tx.execute(
-            f"INSERT INTO measurements ({', '.join(_COLUMNS)}) VALUES "
-            f"({', '.join('?' for _ in _COLUMNS)})",
+            f"INSERT INTO measurements ({', '.join(_COLUMNS)}, seal) VALUES "
+            f"({', '.join('?' for _ in _COLUMNS)}, ?)",
             [
                 mid,
                 contract_id,
@@ -178,8 +198,10 @@ def submit(
                 None,
                 "submitted",
                 None if current is None else current.measurement_id,
+                None,
             ],
         )
+        ops.reseal("measurements", "measurement_id = ?", [mid])
         ops.event(
             contract_id,
             actor,
@@ -217,6 +239,11 @@ def certify(ops: Operations, measurement_id: int, actor: str) -> Measurement:
             "AND quarter = ? AND kind = ? AND key = ? AND status = 'certified' "
             "AND measurement_id <> ?",
             [m.contract_id, m.year, m.quarter, m.kind, m.key, measurement_id],
+        )
+        ops.reseal(
+            "measurements",
+            "contract_id = ? AND year = ? AND quarter = ? AND kind = ? AND key = ?",
+            [m.contract_id, m.year, m.quarter, m.kind, m.key],
         )
         ops.event(
             m.contract_id,

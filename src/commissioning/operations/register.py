@@ -103,7 +103,7 @@ def register_version(ops: Operations, text: str, source: str, actor: str) -> Ver
                     "a variation keeps the same parties — a change of party is a new contract"
                 )
         tx.execute(
-            "INSERT INTO contract_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO contract_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             [
                 chash,
                 contract.id,
@@ -116,6 +116,7 @@ def register_version(ops: Operations, text: str, source: str, actor: str) -> Ver
                 ops.now(),
             ],
         )
+        ops.reseal("contract_versions", "content_hash = ?", [chash])
         ops.event(contract.id, actor, "register", version=contract.version, hash=chash)
     version = get_version(ops, chash)
     assert version is not None
@@ -125,6 +126,11 @@ def register_version(ops: Operations, text: str, source: str, actor: str) -> Ver
 def _version_from_row(ops: Operations, row: tuple[object, ...]) -> Version:
     chash, text, source, by, at = (str(x) for x in row)
     contract = loads_contract(text, source)
+    if content_hash(contract) != chash:
+        raise OperationError(
+            f"registered version {chash[:12]} no longer has the terms it was registered with "
+            "— it was changed outside the application; restore it and run 'contract verify'"
+        )
     sigs = {
         str(r[0]): (str(r[1]), str(r[2]))
         for r in ops.store.query(
@@ -199,11 +205,26 @@ def sign(ops: Operations, contract_id: str, version: str, party_id: str, actor: 
             by, at = v.signatures[party_id]
             raise OperationError(f"{party_id} already signed {contract_id} {version} ({by}, {at})")
         tx.execute(
-            "INSERT INTO contract_signatures VALUES (?, ?, ?, ?)",
+            "INSERT INTO contract_signatures VALUES (?, ?, ?, ?, NULL)",
             [v.content_hash, party_id, actor, ops.now()],
         )
+        ops.reseal(
+            "contract_signatures", "content_hash = ? AND party_id = ?", [v.content_hash, party_id]
+        )
+        signed = find_version(ops, contract_id, version)
+        if signed.signed and signed.contract.effective_from is None:
+            clash = [
+                o.contract.version
+                for o in signed_versions(ops, contract_id)
+                if o.content_hash != signed.content_hash
+            ]
+            if clash:
+                raise OperationError(
+                    f"{contract_id} version {clash[0]} is already signed — version {version} "
+                    "would replace it silently: a variation must say from when it applies "
+                    "(effective_from), so register it again with that date"
+                )
         ops.event(contract_id, actor, "sign", version=version, party=party_id)
-    signed = find_version(ops, contract_id, version)
     return signed
 
 

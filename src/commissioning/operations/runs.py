@@ -196,7 +196,9 @@ def period_of(ops: Operations, contract_id: str, year: int, quarter: int) -> Per
 
 
 def compute_due(ops: Operations, contract_id: str, year: int, quarter: int) -> tuple[Due, Period]:
-    """What the period owes now (no writes)."""
+    """What the period owes now (no writes); refused if the contract's records were
+    changed behind the application."""
+    ops.require_intact(contract_id)
     versions = _signed(ops, contract_id)
     try:
         when = period(versions[0].contract, year, quarter)
@@ -298,6 +300,11 @@ def draft_run(ops: Operations, contract_id: str, year: int, quarter: int, actor:
                 None,
             ],
         )
+        ops.reseal(
+            "settlement_runs",
+            "contract_id = ? AND year = ? AND quarter = ?",
+            [contract_id, year, quarter],
+        )
         ops.event(
             contract_id,
             actor,
@@ -323,6 +330,7 @@ def _transition(
         "WHERE run_id = ? AND status = ?",
         [after, actor, ops.now(), run_id, before],
     )
+    ops.reseal("settlement_runs", "run_id = ?", [run_id])
     row = ops.store.one("SELECT status FROM settlement_runs WHERE run_id = ?", [run_id])
     if row is None or row[0] != after:
         raise OperationError(
@@ -357,14 +365,21 @@ def add_approver(
     actor = require_actor(actor)
     if role not in ROLES:
         raise OperationError(f"unknown role '{role}' — use one of {', '.join(ROLES)}")
-    limit = to_pence(limit_gbp)
-    if limit < 0:
-        raise OperationError("a delegated limit cannot be negative")
+    if actor == name.strip():
+        raise OperationError(f"{actor} cannot set their own delegated limit — ask another person")
+    try:
+        limit = to_pence(limit_gbp)
+    except ArithmeticError:
+        raise OperationError(f"'{limit_gbp}' is not an amount — write pounds, e.g. 50000") from None
+    if not 0 <= limit <= 10**14:
+        raise OperationError("a delegated limit is between £0 and £1,000,000,000,000")
     with ops.store.transaction() as tx:
         tx.execute("DELETE FROM approvers WHERE name = ?", [name])
         tx.execute(
-            "INSERT INTO approvers VALUES (?, ?, ?, ?, ?)", [name, role, limit, actor, ops.now()]
+            "INSERT INTO approvers VALUES (?, ?, ?, ?, ?, NULL)",
+            [name, role, limit, actor, ops.now()],
         )
+        ops.reseal("approvers", "name = ?", [name])
         ops.event("*", actor, "add_approver", name=name, role=role, limit_pence=limit)
 
 
@@ -384,8 +399,8 @@ def approve_run(ops: Operations, run_id: int, actor: str) -> Run:
         row = tx.one("SELECT role, limit_pence FROM approvers WHERE name = ?", [actor])
         if row is None or row[0] != "finance_approver":
             raise OperationError(
-                f"{actor} is not a finance approver — add them with a delegated limit "
-                "(contract approver add)"
+                f"{actor} is not a finance approver — name them with a delegated limit: "
+                f'contract approver "{actor}" --limit <pounds> --by <administrator>'
             )
         if run.gross_pence > int(row[1]):
             raise OperationError(
@@ -410,6 +425,7 @@ def post_run(ops: Operations, run_id: int, actor: str) -> Run:
                 "AND status = 'approved'",
                 [run_id],
             )
+            ops.reseal("settlement_runs", "run_id = ?", [run_id])
             ops.event(exc.contract_id, actor, "stale_run", run=run_id)
         raise
 
@@ -426,6 +442,14 @@ def _post(ops: Operations, run_id: int, actor: str) -> Run:
         run = get_run(ops, run_id)
         if run.status != "approved":
             raise OperationError(f"run {run_id} is {run.status} — only an approved run is posted")
+        if actor in (run.prepared_by, run.reviewed_by):
+            raise OperationError(
+                f"{actor} drafted or reviewed run {run_id} — its approver or another finance "
+                "approver posts it"
+            )
+        approver = tx.one("SELECT role FROM approvers WHERE name = ?", [actor])
+        if approver is None or approver[0] != "finance_approver":
+            raise OperationError(f"{actor} is not a finance approver — only one may post a run")
         _check_order(ops, run.contract_id, period_of(ops, run.contract_id, run.year, run.quarter))
         due, when = compute_due(ops, run.contract_id, run.year, run.quarter)
         posted = [
@@ -472,8 +496,13 @@ def close_period(ops: Operations, contract_id: str, year: int, quarter: int, act
             y, q = open_earlier[0]
             raise OperationError(f"close Y{y}Q{q} first — periods close in order")
         tx.execute(
-            "INSERT INTO period_closures VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO period_closures VALUES (?, ?, ?, ?, ?, NULL)",
             [contract_id, year, quarter, actor, ops.now()],
+        )
+        ops.reseal(
+            "period_closures",
+            "contract_id = ? AND year = ? AND quarter = ?",
+            [contract_id, year, quarter],
         )
         ops.event(contract_id, actor, "close_period", period=when.label)
 

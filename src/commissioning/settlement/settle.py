@@ -495,11 +495,13 @@ class YearEndFacts:
     core_paid_pence: int
     outcome_paid_pence: int
     outturn_pence: int
+    corrections_pence: int = 0
 
     @property
     def amount_paid_pence(self) -> int:
-        """What the provider side was paid for the year, after the core true-up."""
-        return self.core_due_pence + self.outcome_paid_pence
+        """What the provider side was paid for the year, after the core true-up and the
+        corrections agreed on its lines (``corrections_pence``, net to the provider)."""
+        return self.core_due_pence + self.outcome_paid_pence + self.corrections_pence
 
     @property
     def outcome_payout(self) -> Decimal:
@@ -546,6 +548,7 @@ def _year_end(b: _Builder, facts: YearEndFacts) -> None:
         "annual_budget_pence": facts.budget_pence,
         "value_at_risk_pence": facts.value_at_risk_pence,
         "outcome_paid_pence": facts.outcome_paid_pence,
+        "corrections_pence": facts.corrections_pence,
         "variance_basis": rs.variance_basis,
         "basis_pence": basis,
         "outturn_pence": facts.outturn_pence,

@@ -79,6 +79,22 @@ class RecordStore:
                 return [tuple(r) for r in rows]
             return [tuple(r) for r in self.conn.execute(sql, list(params)).fetchall()]
 
+    def query_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a query and return every row as a mapping of column name to value."""
+        with self._lock:
+            if self.dialect == "postgresql":
+                with self.conn.cursor() as cur:
+                    cur.execute(self._sql(sql), list(params))
+                    names = [d.name for d in cur.description]
+                    rows = cur.fetchall()
+                if self._depth == 0:
+                    self.conn.commit()
+            else:
+                result = self.conn.execute(sql, list(params))
+                names = [d[0] for d in result.description]
+                rows = result.fetchall()
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         """The first row of a query, or ``None``."""
         rows = self.query(sql, params)
