@@ -112,6 +112,9 @@ def _walk(ops, tmp_path: Path) -> None:
     data = json.loads(json.dumps(audit_file(ops, cid), default=str))
     assert verify_audit_file(data).ok and verify_audit_file(data, KEY).ok
     assert len(data["versions"]) == 2 and all(len(v["signatures"]) == 2 for v in data["versions"])
+    forged = json.loads(json.dumps(data))
+    forged["records"]["settlement_runs"][0]["approved_by"] = "Someone Else"
+    assert verify_audit_file(forged, KEY).codes == {"unauthenticated"}
     mine = [e for e in data["ledger"] if "line_id" in e]
     mine[0]["amount_pence"] += 100
     assert "edited" in verify_audit_file(data).codes

@@ -459,3 +459,25 @@ def test_no_payment_file_from_a_ledger_that_does_not_verify() -> None:
     ops.store.execute("UPDATE settlement_ledger SET amount_pence = 99 WHERE seq = 1")
     with pytest.raises(OperationError, match="no payment file is written"):
         payment_file(ops, "home-first")
+
+
+def test_a_variation_cannot_reach_back_into_a_closed_period() -> None:
+    ops = operations()
+    register_signed(ops, contract_data())
+    settle(ops, "home-first", 1, 1)
+    runs.close_period(ops, "home-first", 1, 1, "Fay Finance")
+    late = contract_data(
+        version="1.1", effective_from="2025-05-01", finance={"baseline_budget_gbp": 1_200_000}
+    )
+    with pytest.raises(OperationError, match="reaches back into Y1Q1, which is closed"):
+        register.register_version(ops, toml_text(late), "v11.toml", "Cat Manager")
+
+
+def test_an_empty_draft_does_not_hold_a_period_open() -> None:
+    ops = operations()
+    register_signed(ops, contract_data())
+    settle(ops, "home-first", 1, 1)
+    empty = runs.draft_run(ops, "home-first", 1, 1, "Cat Manager")
+    assert empty.lines == []
+    runs.close_period(ops, "home-first", 1, 1, "Fay Finance")
+    assert runs.get_run(ops, empty.run_id).status == "withdrawn"

@@ -436,6 +436,19 @@ def post_cmd(
     typer.echo(f"ledger head: {ops.ledger.head()}")
 
 
+@contract_app.command("withdraw")
+@friendly
+def withdraw_cmd(
+    run_id: Annotated[int, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason", help="Why")],
+    by: ByOpt,
+    records: RecordsOpt = None,
+    demo: DemoOpt = False,
+) -> None:
+    """Withdraw a run that is not yet posted."""
+    _show_run(runs.withdraw_run(_ops(records, demo), run_id, by, reason))
+
+
 @contract_app.command("close")
 @friendly
 def close_cmd(

@@ -149,6 +149,15 @@ SEALED: dict[str, tuple[str, ...]] = {
 }
 
 
+def seal_of(key: bytes, table: str, row: dict[str, Any]) -> str:
+    """HMAC-SHA256 with ``key`` over a row's table and every column but the seal."""
+    content = json.dumps(
+        [table, sorted((k, None if v is None else str(v)) for k, v in row.items() if k != "seal")],
+        separators=(",", ":"),
+    )
+    return hmac.new(key, content.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 class OperationError(ValueError):
     """A refused operation; the message says why and what to do instead."""
 
@@ -174,14 +183,7 @@ class Operations:
         )
 
     def _seal_of(self, table: str, row: dict[str, Any]) -> str:
-        content = json.dumps(
-            [
-                table,
-                sorted((k, None if v is None else str(v)) for k, v in row.items() if k != "seal"),
-            ],
-            separators=(",", ":"),
-        )
-        return hmac.new(self.ledger.key, content.encode("utf-8"), hashlib.sha256).hexdigest()
+        return seal_of(self.ledger.key, table, row)
 
     def reseal(self, table: str, where: str, params: list[Any]) -> None:
         """Seal (again) the rows of ``table`` matching ``where``, after writing them: an

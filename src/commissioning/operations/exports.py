@@ -9,8 +9,10 @@
   contract's money on its own: the registered versions (exact text and hashes, with who
   signed them), the runs, the disputes, every ledger entry of the contract in full and, for
   the entries of other contracts in the same chain, only their hashes (so the chain can be
-  recomputed without revealing other contracts). :func:`verify_audit_file` recomputes every
-  hash and the chain without the database; with the ledger key it checks every MAC too.
+  recomputed without revealing other contracts), and the contract's sealed records (versions,
+  signatures, values, runs with their approvals, closures, disputes, approvers).
+  :func:`verify_audit_file` recomputes every hash and the chain without the database; with
+  the ledger key it checks every MAC and every record's seal too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from commissioning.operations.base import OperationError, Operations
+from commissioning.operations.base import SEALED, OperationError, Operations, seal_of
 from commissioning.operations.disputes import disputes, held_by_line
 from commissioning.operations.register import versions
 from commissioning.operations.runs import runs
@@ -162,7 +164,26 @@ def audit_file(ops: Operations, contract_id: str) -> dict[str, Any]:
         if head is None
         else {"entries": head.entries, "entry_hash": head.entry_hash, "mac": head.mac},
         "events": ops.events(contract_id),
+        "records": _sealed_records(ops, contract_id),
     }
+
+
+def _sealed_records(ops: Operations, contract_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The contract's rows of every sealed table, exactly as stored, with their seals."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table in SEALED:
+        if table == "contract_signatures":
+            sql = (
+                "SELECT * FROM contract_signatures WHERE content_hash IN "
+                "(SELECT content_hash FROM contract_versions WHERE contract_id = ?)"
+            )
+        elif table == "approvers":
+            out[table] = ops.store.query_dicts("SELECT * FROM approvers ORDER BY 1")
+            continue
+        else:
+            sql = f"SELECT * FROM {table} WHERE contract_id = ?"
+        out[table] = ops.store.query_dicts(sql + " ORDER BY 1", [contract_id])
+    return out
 
 
 def write_audit_file(ops: Operations, contract_id: str, path: str | Path) -> Path:
@@ -203,6 +224,11 @@ def verify_audit_file(data: dict[str, Any], key: bytes | None = None) -> LedgerC
             if not hmac.compare_digest(mac.hexdigest(), str(row["mac"])):
                 problems.append(("unauthenticated", f"entry {seq}: not authenticated"))
         prev = str(row["entry_hash"])
+    if key is not None:
+        for table, rows in data.get("records", {}).items():
+            for row in rows:
+                if not hmac.compare_digest(seal_of(key, table, row), str(row.get("seal"))):
+                    problems.append(("unauthenticated", f"{table} row changed: {row}"[:200]))
     anchor = data.get("anchor")
     if anchor is not None:
         if int(anchor["entries"]) > len(chain):

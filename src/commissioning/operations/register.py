@@ -98,6 +98,24 @@ def register_version(ops: Operations, text: str, source: str, actor: str) -> Ver
                     "a variation keeps the contract's start_date and duration_years — "
                     f"they are {first.start_date} and {first.duration_years}"
                 )
+            closed = {
+                (int(r[0]), int(r[1]))
+                for r in tx.query(
+                    "SELECT year, quarter FROM period_closures WHERE contract_id = ?",
+                    [contract.id],
+                )
+            }
+            locked = [
+                p.label
+                for p in calendar(first)
+                if (p.year, p.quarter) in closed and p.end >= contract.effective_from
+            ]
+            if locked:
+                raise OperationError(
+                    f"effective_from {contract.effective_from} reaches back into {locked[0]}, "
+                    "which is closed and locked — a variation applies from a date in an open "
+                    "period"
+                )
             if {p.id for p in contract.parties} != {p.id for p in first.parties}:
                 raise OperationError(
                     "a variation keeps the same parties — a change of party is a new contract"

@@ -260,16 +260,17 @@ def _pending(ops: Operations, contract_id: str, year: int, quarter: int) -> list
 def draft_run(ops: Operations, contract_id: str, year: int, quarter: int, actor: str) -> Run:
     """Draft a run for a period: what it owes, less what is posted. Posts nothing.
 
-    An earlier unposted run of the same period is withdrawn (it would be stale)."""
+    Refused while another run of the period is in progress: one run at a time per period,
+    so two people never work on rival drafts."""
     actor = require_actor(actor)
     with ops.store.transaction() as tx:
         _check_order(ops, contract_id, period_of(ops, contract_id, year, quarter))
         due, when = compute_due(ops, contract_id, year, quarter)
         for old in _pending(ops, contract_id, year, quarter):
-            tx.execute(
-                "UPDATE settlement_runs SET status = 'withdrawn' WHERE run_id = ? "
-                "AND status IN ('draft', 'reviewed', 'approved')",
-                [old.run_id],
+            raise OperationError(
+                f"Y{year}{'YE' if quarter == YEAR_END else f'Q{quarter}'} has run {old.run_id} in "
+                f"progress ({old.status}, drafted by {old.prepared_by}) — take it on, or "
+                f"withdraw it first (contract withdraw {old.run_id})"
             )
         run_id = tx.next_id("settlement_run_ids")
         posted = [
@@ -430,6 +431,27 @@ def post_run(ops: Operations, run_id: int, actor: str) -> Run:
         raise
 
 
+def withdraw_run(ops: Operations, run_id: int, actor: str, reason: str) -> Run:
+    """Withdraw a run that is not posted (e.g. drafted in error); it can never be posted."""
+    actor = require_actor(actor)
+    if not reason.strip():
+        raise OperationError("give the reason for withdrawing the run")
+    with ops.store.transaction() as tx:
+        run = get_run(ops, run_id)
+        if run.status not in ("draft", "reviewed", "approved"):
+            raise OperationError(
+                f"run {run_id} is {run.status} — only a run in progress is withdrawn"
+            )
+        tx.execute(
+            "UPDATE settlement_runs SET status = 'withdrawn' WHERE run_id = ? "
+            "AND status IN ('draft', 'reviewed', 'approved')",
+            [run_id],
+        )
+        ops.reseal("settlement_runs", "run_id = ?", [run_id])
+        ops.event(run.contract_id, actor, "withdraw_run", run=run_id, reason=reason)
+    return get_run(ops, run_id)
+
+
 class _Stale(OperationError):
     def __init__(self, message: str, contract_id: str) -> None:
         super().__init__(message)
@@ -481,8 +503,16 @@ def close_period(ops: Operations, contract_id: str, year: int, quarter: int, act
         when = period(versions[0].contract, year, quarter)
         if (year, quarter) not in _posted_periods(ops, contract_id):
             raise OperationError(f"{when.label} is not settled — post a run before closing it")
-        if _pending(ops, contract_id, year, quarter):
-            raise OperationError(f"{when.label} has a run in progress — post or redraft it first")
+        for pending in _pending(ops, contract_id, year, quarter):
+            if pending.lines:
+                raise OperationError(
+                    f"{when.label} has run {pending.run_id} in progress — post or redraft it"
+                )
+            tx.execute(  # a run with nothing to post does not hold the period open
+                "UPDATE settlement_runs SET status = 'withdrawn' WHERE run_id = ?",
+                [pending.run_id],
+            )
+            ops.reseal("settlement_runs", "run_id = ?", [pending.run_id])
         due, _ = compute_due(ops, contract_id, year, quarter)
         if due.awaiting:
             raise OperationError(
