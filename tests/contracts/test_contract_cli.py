@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -140,12 +142,27 @@ def test_the_lifecycle_from_the_command_line(
     )
     assert r.exit_code == 0, r.output
     assert "paid £34,000,000.00" in r.output and "ledger verified: 1 entries" in r.output
+    assert "reconciles to the verified ledger" in r.output
     r = _cli(store, "verify")
     assert r.exit_code == 0 and r.output.startswith("ledger verified")
     audit = tmp_path / "audit.json"
     assert _cli(store, "audit", "optimistic-older-people", "--out", str(audit)).exit_code == 0
     r = runner.invoke(app, ["contract", "verify-audit", str(audit), "--demo"])
     assert r.exit_code == 0 and "ledger verified" in r.output
+    # On a copy edited behind the application: the statement says it cannot be trusted.
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(store, copy)
+    shutil.copy(f"{store}.ledger-anchor.jsonl", f"{copy}.ledger-anchor.jsonl")
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE settlement_ledger SET amount_pence = amount_pence + 100000")
+    con.close()
+    r = _cli(copy, "statement", "optimistic-older-people", "--party", "area-ccg", "--out", str(out))
+    assert r.exit_code == 1 and "CANNOT BE TRUSTED: the ledger does not verify" in r.output
+    assert "reconciles" not in r.output
+    r = _cli(copy, "verify")
+    assert r.exit_code == 1 and "LEDGER DOES NOT VERIFY" in r.output
+    r = _cli(copy, "payments", "optimistic-older-people", "--out", str(tmp_path / "p.csv"))
+    assert r.exit_code == 2 and "no payment file is written" in r.output
     r = _cli(store, "status", "optimistic-older-people")
     assert (
         "optimistic-older-people: live" in r.output

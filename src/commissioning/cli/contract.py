@@ -538,10 +538,16 @@ def statement_cmd(
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{contract_id}_{party}.html").write_text(statement_html(st), encoding="utf-8")
     (out / f"{contract_id}_{party}.csv").write_text(statement_csv(st), encoding="utf-8")
+    verified = st.verification is not None and st.verification.ok
+    if not verified:
+        state = "CANNOT BE TRUSTED: the ledger does not verify"
+    elif reconciles(st, ops.ledger):
+        state = "reconciles to the verified ledger"
+    else:
+        state = "DOES NOT reconcile to the ledger"
     typer.echo(
         f"{party}: received {format_gbp(st.received_pence)}, paid "
-        f"{format_gbp(st.paid_pence)}, net {format_gbp(st.net_pence)}; "
-        f"{'reconciles' if reconciles(st, ops.ledger) else 'DOES NOT reconcile'} to the ledger"
+        f"{format_gbp(st.paid_pence)}, net {format_gbp(st.net_pence)}; {state}"
     )
     if st.verification is not None:
         typer.echo(st.verification.summary())
