@@ -203,3 +203,81 @@ def test_diff_lists_each_changed_field_with_old_and_new(tmp_path: Path) -> None:
     assert any("value_at_risk" in line and "0.05" in line and "0.08" in line for line in lines)
     same = runner.invoke(app, ["contract", "diff", str(old), str(old)])
     assert same.output.splitlines()[-1] == "no changes"
+
+
+def test_a_years_values_measured_from_the_store(
+    store: Path, contract_file: Path, tmp_path: Path
+) -> None:
+    """Annual measures of the user's own contract, measured from the store, submitted for
+    Y1Q4 and paying only once another person certifies them."""
+    text = (
+        contract_file.read_text()
+        .replace('id = "optimistic-older-people"', 'id = "older-people-annual"')
+        .replace("start_date = 2025-04-01", "start_date = 2021-04-01")
+        .replace(
+            "[[outcomes.measures]]",
+            '[outcomes]\nmeasurement = "annual"\n\n[[outcomes.measures]]',
+            1,
+        )
+    )
+    own = tmp_path / "annual.toml"
+    own.write_text(text, encoding="utf-8")
+    assert _cli(store, "register", str(own), "--by", "Cat").exit_code == 0
+    for party, who in (("area-ccg", "Ann"), ("older-people-consortium", "Pat")):
+        assert (
+            _cli(
+                store,
+                "sign",
+                "older-people-annual",
+                "--version",
+                "1.0",
+                "--party",
+                party,
+                "--by",
+                who,
+            ).exit_code
+            == 0
+        )
+    r = runner.invoke(
+        app,
+        [
+            "contract",
+            "measure-from-store",
+            "older-people-annual",
+            "--year",
+            "1",
+            "--by",
+            "Pat Analyst",
+            "--store",
+            str(store),
+            "--records",
+            str(store),
+            "--demo",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    submitted = [ln for ln in r.output.splitlines() if ln.startswith("measurement ")]
+    assert any("emergency_admissions_65_plus Y1Q4 = " in ln for ln in submitted)
+    first = submitted[0].split()[1].rstrip(":")
+    r = _cli(store, "certify", first, "--by", "Pat Analyst")
+    assert r.exit_code == 2 and "another person must certify it" in r.output
+    r = _cli(store, "certify", first, "--by", "Ann Analyst")
+    assert r.exit_code == 0 and "certified" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "contract",
+            "measure-from-store",
+            "older-people-annual",
+            "--year",
+            "3",
+            "--by",
+            "Pat Analyst",
+            "--store",
+            str(store),
+            "--records",
+            str(store),
+            "--demo",
+        ],
+    )
+    assert r.exit_code == 2 and "no activity for financial year 2023/24" in r.output

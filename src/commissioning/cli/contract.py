@@ -350,6 +350,36 @@ def measure_cmd(
     typer.echo(f"measurement {m.measurement_id}: {what} {m.period} = {m.value} submitted{restates}")
 
 
+@contract_app.command("measure-from-store")
+@friendly
+def measure_from_store_cmd(
+    contract_id: ContractArg,
+    year: Annotated[int, typer.Option("--year", min=1, max=15, help="Contract year")],
+    by: ByOpt,
+    store: Annotated[Path | None, typer.Option("--store", help="The store's DuckDB file")] = None,
+    records: RecordsOpt = None,
+    demo: DemoOpt = False,
+) -> None:
+    """Submit a contract year's outcome values measured from the store (annual measures);
+    another person certifies them before they pay."""
+    from commissioning.operations.from_data import submit_from_data
+    from commissioning.store.duckdb_store import connect, ibis_tables
+
+    ops = _ops(records, demo)
+    path = store or load_settings().store.path
+    if not Path(path).exists():
+        _fail(f"{path}: no store — load data first or give --store")
+    same_file = records is None or Path(records.removeprefix("duckdb://")) == Path(path)
+    con = ops.store.conn if same_file and ops.store.dialect == "duckdb" else connect(path)
+    submitted, left = submit_from_data(ops, ibis_tables(con), contract_id, year, by)
+    for m in submitted:
+        typer.echo(f"measurement {m.measurement_id}: {m.key} {m.period} = {m.value} submitted")
+    for note in left:
+        typer.echo(f"not submitted — {note}")
+    if submitted:
+        typer.echo("next: another person certifies each (contract certify N --by <name>)")
+
+
 @contract_app.command("certify")
 @friendly
 def certify_cmd(
