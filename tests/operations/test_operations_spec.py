@@ -26,6 +26,7 @@ from ops_cases import (
 from commissioning.operations import disputes, register, runs
 from commissioning.operations.base import OperationError
 from commissioning.operations.exports import contract_statement
+from commissioning.settlement.statement import statement_html
 
 RISK_HALF = {"corridors": [{"from_share": 0, "provider_share": 0.5}]}
 
@@ -324,6 +325,9 @@ def test_a_dispute_holds_the_amount_until_resolved() -> None:
     d = disputes.raise_dispute(ops, line.line_id, "icb", 1_000_000, "double-counted", "Ann Analyst")
     rows = payment_file(ops, "home-first").splitlines()
     assert rows[1].endswith(",250000.00,10000.00,240000.00")
+    statement = contract_statement(ops, "home-first", "prov")
+    assert statement.total_held_pence == 1_000_000
+    assert "£10,000.00\nheld: disputed" in statement_html(statement)
     with pytest.raises(OperationError, match="another person resolves it"):
         disputes.resolve_dispute(ops, d.dispute_id, 24_000_000, "agreed", "Ann Analyst")
     with pytest.raises(OperationError, match=r"between £240,000\.00 and £250,000\.00"):

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,19 @@ AUDIT_FORMAT = "commissioning-audit-1"
 
 
 def contract_statement(ops: Operations, contract_id: str, party: str) -> Statement:
-    """A party's statement of one contract (reads only)."""
-    return build_statement(ops.ledger, party, contract_id)
+    """A party's statement of one contract (reads only): the ledger's lines with the
+    ledger's verification, the amounts held by open disputes, and the measures of the
+    latest posted quarter still awaiting certification."""
+    statement = build_statement(ops.ledger, party, contract_id)
+    notes = []
+    posted = [r for r in runs(ops, contract_id) if r.status == "posted" and r.awaiting]
+    if posted:
+        last = posted[-1]
+        notes.append(
+            f"Awaiting certified values (nothing paid on them yet) at {last.period}: "
+            + ", ".join(last.awaiting)
+        )
+    return replace(statement, held_pence=held_by_line(ops, contract_id), notes=notes)
 
 
 def payment_file(ops: Operations, contract_id: str) -> str:

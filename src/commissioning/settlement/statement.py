@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jinja2 import Environment, select_autoescape
 
@@ -46,11 +46,18 @@ class Statement:
     received_pence: int
     paid_pence: int
     verification: LedgerCheck | None = None
+    held_pence: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def net_pence(self) -> int:
         """Received minus paid."""
         return self.received_pence - self.paid_pence
+
+    @property
+    def total_held_pence(self) -> int:
+        """Pence of this statement's lines held by open disputes."""
+        return sum(self.held_pence.get(r.line.line_id, 0) for r in self.rows)
 
 
 def _label(index: int) -> str:
@@ -99,6 +106,7 @@ _CSV_HEADER = [
     "counterparty",
     "description",
     "amount_gbp",
+    "held_gbp",
     "corrects",
     "inputs",
 ]
@@ -123,16 +131,32 @@ def statement_csv(statement: Statement) -> str:
                 row.counterparty,
                 ln.description,
                 str(to_gbp(row.signed_pence)),
+                str(to_gbp(statement.held_pence.get(ln.line_id, 0))),
                 ln.corrects or "",
                 "; ".join(f"{k}={v}" for k, v in ln.inputs),
             ]
         )
     writer.writerow(
-        ["total", "", "", "", "", "", "", "net", str(to_gbp(statement.net_pence)), "", ""]
+        [
+            "total",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "net",
+            str(to_gbp(statement.net_pence)),
+            str(to_gbp(statement.total_held_pence)),
+            "",
+            "",
+        ]
     )
     if statement.verification is not None:
         v = statement.verification
-        writer.writerow(["ledger", "", "", v.head, "", "", "", v.summary(), str(v.entries), "", ""])
+        writer.writerow(
+            ["ledger", "", "", v.head, "", "", "", v.summary(), str(v.entries), "", "", ""]
+        )
     return buffer.getvalue()
 
 
@@ -157,6 +181,7 @@ p.ok { color: #007f3b; } p.bad { color: #d5281b; font-weight: bold; }
 <h1>Statement for {{ s.party }}</h1>
 <p>Contract: {{ s.contract_id or "all contracts" }} &middot; periods {{ first }} to {{ last }}
 &middot; {{ s.rows|length }} lines</p>
+{% for n in s.notes %}<p>{{ n }}</p>{% endfor %}
 {% if s.verification %}<p class="{{ 'ok' if s.verification.ok else 'bad' }}">
 {{ s.verification.summary() }}. Ledger head <code>{{ s.verification.head }}</code>
 ({{ s.verification.entries }} entries).
@@ -168,7 +193,9 @@ p.ok { color: #007f3b; } p.bad { color: #d5281b; font-weight: bold; }
 {% for r in s.rows %}<tr>
 <td>{{ r.line.period }}</td><td>{{ r.line.kind }}</td><td>{{ r.counterparty }}</td>
 <td>{{ r.line.description }}
-{%- if r.line.corrects %} (corrects {{ r.line.corrects }}){% endif %}</td>
+{%- if r.line.corrects %} (corrects {{ r.line.corrects }}){% endif %}
+{%- if s.held_pence.get(r.line.line_id) %}<br><strong>{{ money(s.held_pence[r.line.line_id]) }}
+held: disputed, not payable until resolved</strong>{% endif %}</td>
 <td class="money">{{ money(r.signed_pence) }}</td>
 <td><details><summary><code>{{ r.line.line_id }}</code></summary>
 contract version <code>{{ r.line.contract_hash[:12] }}</code>;
@@ -181,6 +208,8 @@ inputs digest <code>{{ r.line.inputs_digest[:12] }}</code>
 <tr><td colspan="4">Received</td><td class="money">{{ money(s.received_pence) }}</td><td></td></tr>
 <tr><td colspan="4">Paid</td><td class="money">{{ money(-s.paid_pence) }}</td><td></td></tr>
 <tr><td colspan="4">Net</td><td class="money">{{ money(s.net_pence) }}</td><td></td></tr>
+{% if s.total_held_pence %}<tr><td colspan="4">Held by open disputes</td>
+<td class="money">{{ money(s.total_held_pence) }}</td><td></td></tr>{% endif %}
 </tfoot>
 </table>
 </body>
