@@ -485,3 +485,75 @@ def test_an_empty_draft_does_not_hold_a_period_open() -> None:
     assert empty.lines == []
     runs.close_period(ops, "home-first", 1, 1, "Fay Finance")
     assert runs.get_run(ops, empty.run_id).status == "withdrawn"
+
+
+@pytest.mark.parametrize("measurement", ["period", "year_to_date", "annual"])
+def test_outcomes_to_date_pay_each_quarter_under_the_version_in_force(measurement: str) -> None:
+    # 'home' is the only measure; at target all quarter by quarter. Version 1.0 holds 10%
+    # (£25,000 a quarter) at risk; 1.1, from 1 October (Q3), 20% (£50,000 a quarter).
+    # Whatever the measurement: 25,000 + 25,000 + 50,000 + 50,000 = £150,000 for the year.
+    home = {**MEASURE_HOME, "weight": 1}
+    years = [{"year": y, "basis": "capitation", "value_at_risk": 0.1} for y in (1, 2)]
+    ops = operations()
+    base = contract_data(years=years, outcomes={"measures": [home], "measurement": measurement})
+    register_signed(ops, base)
+    varied = [{"year": y, "basis": "capitation", "value_at_risk": 0.2} for y in (1, 2)]
+    register_signed(
+        ops,
+        {**base, "version": "1.1", "effective_from": "2025-10-01", "years": varied},
+    )
+    for q in (1, 2, 3, 4):
+        certify(ops, "home-first", 1, q, home="0.60")
+        settle(ops, "home-first", 1, q)
+    assert paid(_ledger(ops), "outcome_payment", "prov") == 15_000_000
+
+
+def test_a_correction_to_a_closed_year_counts_in_that_years_year_end() -> None:
+    # Year 1 settled and closed; £10,000 of the Q2 capitation agreed back on a dispute,
+    # posted in Y2Q1 (the first open quarter). Outturn £1,000,000 against £990,000 paid:
+    # an overspend of £10,000, of which the commissioner pays half, £5,000.
+    ops = operations()
+    years = [{"year": y, "basis": "capitation", "risk_share": RISK_HALF} for y in (1, 2)]
+    register_signed(ops, contract_data(years=years))
+    for q in (1, 2, 3, 4):
+        settle(ops, "home-first", 1, q)
+        runs.close_period(ops, "home-first", 1, q, "Fay Finance")
+    q2 = next(ln for ln in _ledger(ops) if ln.quarter == 2)
+    d = disputes.raise_dispute(ops, q2.line_id, "icb", 1_000_000, "overpaid", "Ann Analyst")
+    disputes.resolve_dispute(ops, d.dispute_id, 24_000_000, "agreed", "Fay Finance")
+    correction = next(ln for ln in _ledger(ops) if ln.kind == "correction")
+    assert (correction.year, correction.quarter) == (2, 1)
+    certify_outturn(ops, "home-first", 1, "1000000.00")
+    run = settle(ops, "home-first", 1, 5)
+    assert [(ln.kind, ln.payer, ln.payee, ln.amount_pence) for ln in run.lines] == [
+        ("risk_share", "icb", "prov", 500_000)
+    ]
+
+
+def test_the_year_end_waits_for_quarters_settled_under_a_new_version() -> None:
+    # Year 1 settled under 1.0 (£1,000,000); then 1.1 raises it to £1,100,000 from the
+    # start. The year-end refuses until the quarters are settled again (+£25,000 each);
+    # it never pays the difference as a true-up that re-settling the quarters would pay
+    # a second time.
+    ops = operations()
+    years = [{"year": y, "basis": "capitation", "risk_share": RISK_HALF} for y in (1, 2)]
+    base = contract_data(years=years)
+    register_signed(ops, base)
+    for q in (1, 2, 3, 4):
+        settle(ops, "home-first", 1, q)
+    register_signed(
+        ops,
+        {
+            **base,
+            "version": "1.1",
+            "effective_from": "2025-04-01",
+            "finance": {"baseline_budget_gbp": 1_100_000},
+        },
+    )
+    certify_outturn(ops, "home-first", 1, "1100000.00")
+    with pytest.raises(OperationError, match="Y1Q1 is not up to date"):
+        runs.draft_run(ops, "home-first", 1, 5, "Cat Manager")
+    for q in (1, 2, 3, 4):
+        assert paid(settle(ops, "home-first", 1, q).lines) == 2_500_000
+    assert settle(ops, "home-first", 1, 5).lines == []  # £1,100,000 paid, on budget
+    assert paid(_ledger(ops), payee="prov") == 110_000_000

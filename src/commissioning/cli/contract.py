@@ -31,6 +31,7 @@ from commissioning.operations import disputes, measurements, register, runs
 from commissioning.operations.base import DEMO_LEDGER_KEY, OperationError, Operations
 from commissioning.operations.base import open_operations as _open_operations
 from commissioning.operations.calendar import calendar
+from commissioning.operations.due import deltas
 from commissioning.operations.exports import (
     contract_statement,
     payment_file,
@@ -314,12 +315,31 @@ def status_cmd(
             if not mine:
                 continue
             state = "closed" if (p.year, p.quarter) in closed else "open"
+            if p.is_year_end and any(r.status == "posted" for r in mine):
+                state += _year_end_currency(ops, cid, p)
             text = "; ".join(
                 f"run {r.run_id} {r.status} {format_gbp(r.gross_pence)}"
                 + (f" awaiting {', '.join(r.awaiting)}" if r.awaiting else "")
                 for r in mine
             )
             typer.echo(f"  {p.label} ({p.start} to {p.end}) {state}: {text}")
+
+
+def _year_end_currency(ops: Operations, contract_id: str, when: Any) -> str:
+    """'' when a posted year-end still stands, else a note that a later change (a restated
+    value or outturn, a new version, a correction) has put it out of date."""
+    try:
+        due, _ = runs.compute_due(ops, contract_id, when.year, when.quarter)
+    except OperationError:
+        return ", out of date: settle its quarters and the year-end again"
+    posted = [
+        ln
+        for ln in ops.ledger.lines(contract_id=contract_id)
+        if (ln.year, ln.quarter) == (when.year, when.quarter)
+    ]
+    if deltas(due.lines, posted, "check", when):
+        return ", out of date: settle the year-end again"
+    return ""
 
 
 # -- measured values ----------------------------------------------------------------------------

@@ -137,91 +137,104 @@ def _quarter_lines(
     share: VersionShare,
     year: int,
     quarter: int,
+    values: dict[tuple[str, str], Decimal],
+    history: Sequence[SettlementLine],
+    *,
+    with_outcomes: bool,
+) -> tuple[list[SettlementLine], list[str]]:
+    """One version's lines for its share of the quarter (outcome payments left out when
+    they are computed to date across the versions, :func:`_outcomes_to_date`)."""
+    contract = share.contract
+    inputs, awaiting = _inputs(contract, year, quarter, values)
+    lines = settle_period(contract, inputs, history, pending=awaiting)
+    if not with_outcomes:
+        lines = [ln for ln in lines if ln.kind != "outcome_payment"]
+    return lines, awaiting
+
+
+def _outcomes_to_date(
+    shares_by_quarter: Sequence[Sequence[VersionShare]],
+    year: int,
+    upto: int,
+    values: dict[tuple[str, str], Decimal],
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], SettlementLine], list[str]]:
+    """Outcome payments due for quarters 1..``upto`` on one value measured to date: each
+    quarter's pot under the versions in force in that quarter (by day), at the value's
+    attainment. Returns the totals by (measure, payee), a template line of each and the
+    measures awaiting certification."""
+    totals: dict[tuple[str, str], int] = {}
+    templates: dict[tuple[str, str], SettlementLine] = {}
+    awaiting: set[str] = set()
+    for q in range(1, upto + 1):
+        for share in shares_by_quarter[q - 1]:
+            inputs, waiting = _inputs(share.contract, year, q, values)
+            awaiting.update(waiting)
+            lines = [
+                ln
+                for ln in settle_period(share.contract, inputs, pending=waiting)
+                if ln.kind == "outcome_payment"
+            ]
+            for line, amount in _scaled_lines(share, lines):
+                key = (line.key, line.payee)
+                totals[key] = totals.get(key, 0) + amount
+                templates[key] = line
+    return totals, templates, sorted(awaiting)
+
+
+def _outcome_lines_to_date(
+    shares_by_quarter: Sequence[Sequence[VersionShare]],
+    year: int,
+    quarter: int,
     values_by_quarter: dict[int, dict[tuple[str, str], Decimal]],
     history: Sequence[SettlementLine],
+    measurement: str,
 ) -> tuple[list[SettlementLine], list[str]]:
-    contract = share.contract
-    inputs, awaiting = _inputs(contract, year, quarter, values_by_quarter.get(quarter, {}))
-    lines = settle_period(contract, inputs, history, pending=awaiting)
-    measurement = contract.outcomes.measurement
-    if measurement == "annual":
-        # Nothing is due on outcomes before the year's value; quarter 4 pays the year.
-        lines = [ln for ln in lines if ln.kind != "outcome_payment"]
-        if quarter < 4:
-            return lines, []
-        totals, template = _cumulative_outcomes(contract, year, 4, values_by_quarter.get(4, {}))
-        for t in template:
-            amount = totals[(t.key, t.payee)]
-            lines.append(
-                _like(
-                    t,
-                    year,
-                    quarter,
-                    t.payer,
-                    t.payee,
-                    amount,
-                    f"{t.description} (the year, on its annual value)",
-                    (*t.inputs, ("annual_due_pence", str(amount))),
-                )
-            )
-        return lines, awaiting
-    if measurement != "year_to_date" or quarter == 1:
-        return lines, awaiting
-    # Year to date: the outcome payments due for quarters 1..k on the year-to-date value,
-    # less what the year's earlier quarters actually posted for each measure.
-    lines = [ln for ln in lines if ln.kind != "outcome_payment"]
-    now = _cumulative_outcomes(contract, year, quarter, values_by_quarter.get(quarter, {}))
+    """The quarter's outcome lines when outcomes are measured to date or annually.
+
+    Year to date: what is due for quarters 1..k on the year-to-date value, less what the
+    year's earlier quarters actually posted for each measure. Annual: nothing before
+    quarter 4; at quarter 4, the year's outcome payments on the year's value."""
+    if measurement == "annual" and quarter < 4:
+        return [], []
+    totals, templates, awaiting = _outcomes_to_date(
+        shares_by_quarter, year, quarter, values_by_quarter.get(quarter, {})
+    )
     paid_before: dict[tuple[str, str], int] = {}
     for ln in history:
         if ln.kind == "outcome_payment" and ln.year == year and ln.quarter < quarter:
-            provider = ln.payee if ln.payer == contract.commissioner.id else ln.payer
-            signed = ln.amount_pence if ln.payee == provider else -ln.amount_pence
-            paid_before[(ln.key, provider)] = paid_before.get((ln.key, provider), 0) + signed
-    by_key = {(ln.key, ln.payee): ln for ln in now[1]}
-    for (key, payee), amount in now[0].items():
-        if key in awaiting:
+            key = (ln.key, ln.payee)
+            if key in templates:  # paid to the provider side
+                paid_before[key] = paid_before.get(key, 0) + ln.amount_pence
+            else:  # a claw-back, from the provider side
+                back = (ln.key, ln.payer)
+                paid_before[back] = paid_before.get(back, 0) - ln.amount_pence
+    lines = []
+    label = "the year, on its annual value" if measurement == "annual" else "year to date"
+    for key, amount in totals.items():
+        if key[0] in awaiting:
             continue
-        change = amount - paid_before.get((key, payee), 0)
+        change = amount - paid_before.get(key, 0)
         if change == 0:
             continue
-        t = by_key[(key, payee)]
-        payer, to = (t.payer, t.payee) if change > 0 else (t.payee, t.payer)
+        t = templates[key]
+        payer, payee = (t.payer, t.payee) if change > 0 else (t.payee, t.payer)
         lines.append(
             _like(
                 t,
                 year,
                 quarter,
                 payer,
-                to,
+                payee,
                 abs(change),
-                f"{t.description} (year to date, catch-up)",
+                f"{t.description} ({label})",
                 (
                     *t.inputs,
-                    ("year_to_date_due_pence", str(amount)),
-                    ("paid_in_earlier_quarters_pence", str(paid_before.get((key, payee), 0))),
+                    ("due_to_date_pence", str(amount)),
+                    ("paid_in_earlier_quarters_pence", str(paid_before.get(key, 0))),
                 ),
             )
         )
     return lines, awaiting
-
-
-def _cumulative_outcomes(
-    contract: Contract, year: int, upto: int, values: dict[tuple[str, str], Decimal]
-) -> tuple[dict[tuple[str, str], int], list[SettlementLine]]:
-    """Outcome payments due for quarters 1..``upto`` on one year-to-date value."""
-    totals: dict[tuple[str, str], int] = {}
-    last: list[SettlementLine] = []
-    for q in range(1, upto + 1):
-        inputs, awaiting = _inputs(contract, year, q, values)
-        lines = [
-            ln
-            for ln in settle_period(contract, inputs, pending=awaiting)
-            if ln.kind == "outcome_payment"
-        ]
-        for ln in lines:
-            totals[(ln.key, ln.payee)] = totals.get((ln.key, ln.payee), 0) + ln.amount_pence
-        last = lines
-    return totals, last
 
 
 def _merge(
@@ -263,28 +276,42 @@ def _merge(
 
 
 def quarter_due(
-    shares: Sequence[VersionShare],
+    shares_by_quarter: Sequence[Sequence[VersionShare]],
     year: int,
     quarter: int,
     values_by_quarter: dict[int, dict[tuple[str, str], Decimal]],
     history: Sequence[SettlementLine],
 ) -> Due:
-    """What quarter ``(year, quarter)`` owes under the versions in force."""
+    """What quarter ``(year, quarter)`` owes under the versions in force in each of the
+    year's quarters (``shares_by_quarter``, quarters 1-4)."""
+    shares = shares_by_quarter[quarter - 1]
+    measurement = shares[-1].contract.outcomes.measurement
+    per_period = measurement == "period"
+    values = values_by_quarter.get(quarter, {})
     parts = []
     awaiting: set[str] = set()
     for share in shares:
-        lines, waiting = _quarter_lines(share, year, quarter, values_by_quarter, history)
+        lines, waiting = _quarter_lines(
+            share, year, quarter, values, history, with_outcomes=per_period
+        )
         parts.append((share, lines))
+        if per_period:
+            awaiting.update(waiting)
+    merged = _merge(parts, year, quarter)
+    if not per_period:
+        outcome_lines, waiting = _outcome_lines_to_date(
+            shares_by_quarter, year, quarter, values_by_quarter, history, measurement
+        )
+        merged += outcome_lines
         awaiting.update(waiting)
     basis: dict[str, object] = {
         "versions": [
             f"{s.contract.version} {s.content_hash} {s.days}/{s.period_days}" for s in shares
         ],
-        "values": {
-            f"{k}:{key}": str(v) for (k, key), v in values_by_quarter.get(quarter, {}).items()
-        },
+        "measurement": measurement,
+        "values": {f"{k}:{key}": str(v) for (k, key), v in values.items()},
     }
-    return Due(_merge(parts, year, quarter), sorted(awaiting), basis)
+    return Due(merged, sorted(awaiting), basis)
 
 
 def year_weights(
@@ -310,10 +337,13 @@ def year_end_due(
     year: int,
     posted_year: Sequence[SettlementLine],
     outturn_pence: int,
+    corrections: Sequence[SettlementLine] = (),
 ) -> Due:
-    """What year ``year``'s year-end owes: budget and value at risk pro-rated over the
-    versions of the year (:func:`year_weights`); paid amounts from the year's posted
-    quarter lines; the risk share by the version in force at the year's end."""
+    """What year ``year``'s year-end owes: the risk or gain share by the version in force
+    at the year's end, on the budget and value at risk pro-rated over the versions of the
+    year (:func:`year_weights`, for the corridors) and on what the year's quarters paid
+    (``posted_year``, settled up to date with the versions in force, so the core needs no
+    true-up) plus the ``corrections`` agreed on the year's lines, wherever they posted."""
     weights = year_weights(shares_by_quarter)
     budget = sum(multiply_pence(annual_budget_pence(s.contract, year), w) for s, w in weights)
     at_risk = sum(multiply_pence(value_at_risk_pence(s.contract, year), w) for s, w in weights)
@@ -329,22 +359,20 @@ def year_end_due(
         for ln in posted_year
         if ln.kind == "outcome_payment"
     )
-    # Corrections agreed on disputes stand as agreed: they are not trued up, but they are
-    # part of what the provider was paid.
-    corrections = sum(
+    # Corrections agreed on disputes stand as agreed; they are part of what was paid.
+    corrected = sum(
         ln.amount_pence if ln.payer == commissioner else -ln.amount_pence
-        for ln in posted_year
-        if ln.kind == "correction" and commissioner in (ln.payer, ln.payee)
+        for ln in corrections
+        if commissioner in (ln.payer, ln.payee)
     )
-    capitated = latest.year_rules(year).basis in ("block", "capitation")
     facts = YearEndFacts(
         budget_pence=budget,
         value_at_risk_pence=at_risk,
-        core_due_pence=budget - at_risk if capitated else core_paid,
+        core_due_pence=core_paid,
         core_paid_pence=core_paid,
         outcome_paid_pence=outcome_paid,
         outturn_pence=outturn_pence,
-        corrections_pence=corrections,
+        corrections_pence=corrected,
     )
     digest = sha256_hex(canonical([facts.__dict__, [[s.content_hash, str(w)] for s, w in weights]]))
     lines = year_end_lines(latest, year, facts, digest)

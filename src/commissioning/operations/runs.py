@@ -28,7 +28,13 @@ from decimal import Decimal
 from typing import Any
 
 from commissioning.operations.base import OperationError, Operations, require_actor
-from commissioning.operations.calendar import Period, calendar, period, versions_in_force
+from commissioning.operations.calendar import (
+    Period,
+    VersionShare,
+    calendar,
+    period,
+    versions_in_force,
+)
 from commissioning.operations.due import Due, deltas, quarter_due, year_end_due
 from commissioning.operations.measurements import certified
 from commissioning.operations.register import Version, signed_versions
@@ -202,7 +208,9 @@ def compute_due(ops: Operations, contract_id: str, year: int, quarter: int) -> t
     versions = _signed(ops, contract_id)
     try:
         when = period(versions[0].contract, year, quarter)
-        shares = versions_in_force([(v.contract, v.content_hash) for v in versions], when)
+        versions_in_force(  # every day of the period must be covered
+            [(v.contract, v.content_hash) for v in versions], when
+        )
     except ValueError as exc:
         raise OperationError(str(exc)) from None
     posted = _posted_lines(ops, contract_id)
@@ -218,11 +226,43 @@ def compute_due(ops: Operations, contract_id: str, year: int, quarter: int) -> t
         by_quarter = [
             versions_in_force(hashes, period(versions[0].contract, year, q)) for q in (1, 2, 3, 4)
         ]
-        return year_end_due(by_quarter, year, year_lines, to_pence(outturn[0].value)), when
+        _require_quarters_up_to_date(ops, contract_id, year, by_quarter, posted)
+        ids = {ln.line_id for ln in year_lines}
+        corrections = [ln for ln in posted if ln.kind == "correction" and ln.corrects in ids]
+        due = year_end_due(by_quarter, year, year_lines, to_pence(outturn[0].value), corrections)
+        return due, when
     history = [ln for ln in posted if ln.period_index < when.index]
-    return quarter_due(
-        shares, year, quarter, _values_by_quarter(ops, contract_id, year), history
-    ), when
+    hashes = [(v.contract, v.content_hash) for v in versions]
+    by_quarter = [
+        versions_in_force(hashes, period(versions[0].contract, year, q)) for q in (1, 2, 3, 4)
+    ]
+    values = _values_by_quarter(ops, contract_id, year)
+    return quarter_due(by_quarter, year, quarter, values, history), when
+
+
+def _require_quarters_up_to_date(
+    ops: Operations,
+    contract_id: str,
+    year: int,
+    by_quarter: list[list[VersionShare]],
+    posted: list[SettlementLine],
+) -> None:
+    """The year-end reconciles what the quarters paid, so each quarter must first be
+    settled as the signed versions and certified values now say."""
+    values = _values_by_quarter(ops, contract_id, year)
+    for q in (1, 2, 3, 4):
+        when = period(by_quarter[0][0].contract, year, q)
+        history = [ln for ln in posted if ln.period_index < when.index]
+        due = quarter_due(by_quarter, year, q, values, history)
+        mine = [ln for ln in posted if (ln.year, ln.quarter) == (year, q)]
+        owed = deltas(due.lines, mine, "check", when)
+        if owed:
+            gross = format_gbp(sum(ln.amount_pence for ln in owed))
+            raise OperationError(
+                f"{when.label} is not up to date with the signed versions and certified "
+                f"values ({len(owed)} adjustment(s), {gross} gross) — settle {when.label} "
+                f"again before Y{year}YE"
+            )
 
 
 def _check_order(ops: Operations, contract_id: str, when: Period) -> None:

@@ -536,10 +536,9 @@ def _year_end(b: _Builder, facts: YearEndFacts) -> None:
     if rules.risk_share is None:
         return
     rs = rules.risk_share
-    if rs.variance_basis == "amount_paid":
-        basis = facts.amount_paid_pence
-    else:
-        basis = facts.budget_pence - facts.value_at_risk_pence
+    # The core as due (the budget less the value at risk), or all that was paid.
+    core = facts.core_due_pence
+    basis = facts.amount_paid_pence if rs.variance_basis == "amount_paid" else core
     quality_met = rs.quality_gate is None or facts.outcome_payout >= rs.quality_gate
     split = split_variance(
         basis, facts.outturn_pence, rs, budget_pence=facts.budget_pence, quality_met=quality_met
