@@ -111,6 +111,8 @@ def _walk(ops, tmp_path: Path) -> None:
     # The audit file verifies on its own, with and without the key; an edit is caught.
     data = json.loads(json.dumps(audit_file(ops, cid), default=str))
     assert verify_audit_file(data).ok and verify_audit_file(data, KEY).ok
+    assert data["ledger_head"]["entries"] == len(data["ledger"]) == ops.ledger.head().entries
+    assert data["ledger_head"]["entry_hash"] == ops.ledger.head().entry_hash
     assert len(data["versions"]) == 2 and all(len(v["signatures"]) == 2 for v in data["versions"])
     forged = json.loads(json.dumps(data))
     forged["records"]["settlement_runs"][0]["approved_by"] = "Someone Else"

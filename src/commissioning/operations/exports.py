@@ -171,6 +171,10 @@ def audit_file(ops: Operations, contract_id: str) -> dict[str, Any]:
             for r in runs(ops, contract_id)
         ],
         "disputes": [d.__dict__ for d in disputes(ops, contract_id)],
+        "ledger_head": {
+            "entries": len(chain),
+            "entry_hash": chain[-1]["entry_hash"] if chain else GENESIS_HASH,
+        },
         "ledger": chain,
         "anchor": None
         if head is None
@@ -250,6 +254,9 @@ def verify_audit_file(data: dict[str, Any], key: bytes | None = None) -> LedgerC
             and chain[int(anchor["entries"]) - 1]["entry_hash"] != anchor["entry_hash"]
         ):
             problems.append(("rewritten", "the anchored entry differs"))
+    head = data.get("ledger_head")
+    if head is not None and (int(head["entries"]), str(head["entry_hash"])) != (len(chain), prev):
+        problems.append(("head_mismatch", "the file's stated head is not its last entry"))
     return LedgerCheck(
         not problems,
         len(chain),
