@@ -380,6 +380,7 @@ def test_statements_and_verify_read_only() -> None:
         ("UPDATE approvers SET limit_pence = 10 WHERE name = 'Sam Small'", "approvers"),
         ("UPDATE contract_signatures SET signed_by = 'Someone'", "contract_signatures"),
         ("UPDATE settlement_runs SET approved_by = 'Someone'", "settlement_runs (run_id=1)"),
+        ("UPDATE contract_events SET actor = 'Someone' WHERE action = 'post_run'", "events"),
     ],
 )
 def test_signed_terms_values_and_approvals_changed_behind_the_application_are_refused(

@@ -57,7 +57,8 @@ SCHEMA = (
   actor VARCHAR NOT NULL,
   contract_id VARCHAR NOT NULL,
   action VARCHAR NOT NULL,
-  detail VARCHAR NOT NULL
+  detail VARCHAR NOT NULL,
+  seal VARCHAR
 )""",
     "CREATE SEQUENCE IF NOT EXISTS measurement_ids START 1",
     """CREATE TABLE IF NOT EXISTS measurements (
@@ -146,6 +147,7 @@ SEALED: dict[str, tuple[str, ...]] = {
     "period_closures": ("contract_id", "year", "quarter"),
     "approvers": ("name",),
     "disputes": ("dispute_id",),
+    "contract_events": ("event_id",),
 }
 
 
@@ -177,10 +179,12 @@ class Operations:
 
     def event(self, contract_id: str, actor: str, action: str, **detail: Any) -> None:
         """Record one action in the audit log (inside the caller's transaction)."""
+        event_id = self.store.next_id("contract_event_ids")
         self.store.execute(
-            "INSERT INTO contract_events VALUES (nextval('contract_event_ids'), ?, ?, ?, ?, ?)",
-            [self.now(), actor, contract_id, action, json.dumps(detail, default=str)],
+            "INSERT INTO contract_events VALUES (?, ?, ?, ?, ?, ?, NULL)",
+            [event_id, self.now(), actor, contract_id, action, json.dumps(detail, default=str)],
         )
+        self.reseal("contract_events", "event_id = ?", [event_id])
 
     def _seal_of(self, table: str, row: dict[str, Any]) -> str:
         return seal_of(self.ledger.key, table, row)
