@@ -28,7 +28,12 @@ from commissioning.contracts.load import ContractError, load_contract
 from commissioning.contracts.stress import run_stress
 from commissioning.contracts.versions import compare_versions, content_hash, describe_changes
 from commissioning.operations import disputes, measurements, register, runs
-from commissioning.operations.base import DEMO_LEDGER_KEY, OperationError, Operations
+from commissioning.operations.base import (
+    DEMO_LEDGER_KEY,
+    OperationError,
+    Operations,
+    closed_periods,
+)
 from commissioning.operations.base import open_operations as _open_operations
 from commissioning.operations.calendar import calendar
 from commissioning.operations.due import deltas
@@ -309,7 +314,7 @@ def status_cmd(
         if not found or not any(v.signed for v in found):
             continue
         all_runs = runs.runs(ops, cid)
-        closed = runs.closed_periods(ops, cid)
+        closed = closed_periods(ops, cid)
         for p in calendar(found[0].contract):
             mine = [r for r in all_runs if (r.year, r.quarter) == (p.year, p.quarter)]
             if not mine:

@@ -227,7 +227,8 @@ class Operations:
         return problems
 
     def require_intact(self, contract_id: str) -> None:
-        """Refuse to work on a contract whose records were changed behind the application."""
+        """Refuse to work on a contract whose records (its audit log included) were
+        changed behind the application."""
         problems = self.broken_seals(contract_id)
         if problems:
             raise OperationError(
@@ -261,6 +262,16 @@ def open_operations(
         store, ledger_key, LEDGER_TABLE, LedgerAnchor(anchor) if anchor is not None else None
     )
     return Operations(store, ledger)
+
+
+def closed_periods(ops: Operations, contract_id: str) -> set[tuple[int, int]]:
+    """The periods of a contract closed and locked, as ``(year, quarter)``."""
+    return {
+        (int(r[0]), int(r[1]))
+        for r in ops.store.query(
+            "SELECT year, quarter FROM period_closures WHERE contract_id = ?", [contract_id]
+        )
+    }
 
 
 def require_actor(actor: str) -> str:

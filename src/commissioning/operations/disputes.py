@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commissioning.operations.base import OperationError, Operations, require_actor
+from commissioning.operations.base import (
+    OperationError,
+    Operations,
+    closed_periods,
+    require_actor,
+)
 from commissioning.operations.calendar import calendar
 from commissioning.operations.register import signed_versions
-from commissioning.operations.runs import closed_periods
 from commissioning.settlement.lines import YEAR_END
 from commissioning.settlement.money import format_gbp
 

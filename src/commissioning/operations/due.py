@@ -342,8 +342,8 @@ def year_end_due(
     """What year ``year``'s year-end owes: the risk or gain share by the version in force
     at the year's end, on the budget and value at risk pro-rated over the versions of the
     year (:func:`year_weights`, for the corridors) and on what the year's quarters paid
-    (``posted_year``, settled up to date with the versions in force, so the core needs no
-    true-up) plus the ``corrections`` agreed on the year's lines, wherever they posted."""
+    (``posted_year``, settled up to date with the versions in force) plus the
+    ``corrections`` agreed on the year's lines, wherever they posted."""
     weights = year_weights(shares_by_quarter)
     budget = sum(multiply_pence(annual_budget_pence(s.contract, year), w) for s, w in weights)
     at_risk = sum(multiply_pence(value_at_risk_pence(s.contract, year), w) for s, w in weights)
@@ -368,7 +368,6 @@ def year_end_due(
     facts = YearEndFacts(
         budget_pence=budget,
         value_at_risk_pence=at_risk,
-        core_due_pence=core_paid,
         core_paid_pence=core_paid,
         outcome_paid_pence=outcome_paid,
         outturn_pence=outturn_pence,

@@ -23,7 +23,12 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from commissioning.operations.base import OperationError, Operations, require_actor
+from commissioning.operations.base import (
+    OperationError,
+    Operations,
+    closed_periods,
+    require_actor,
+)
 from commissioning.operations.calendar import period
 from commissioning.operations.register import find_version
 from commissioning.settlement.lines import YEAR_END, period_label
@@ -164,13 +169,7 @@ def submit(
         raise OperationError(
             f"{key} is a proportion: its value is between 0 and 1 — write 45% as 0.45"
         )
-    closed = {
-        (int(r[0]), int(r[1]))
-        for r in ops.store.query(
-            "SELECT year, quarter FROM period_closures WHERE contract_id = ?", [contract_id]
-        )
-    }
-    if (year, quarter) in closed:
+    if (year, quarter) in closed_periods(ops, contract_id):
         raise OperationError(
             f"{when.label} is closed: its values are locked — a late change to it is agreed "
             "as an adjustment in an open period (a dispute on the line it changes)"

@@ -25,7 +25,12 @@ from commissioning.contracts.check import check_contract
 from commissioning.contracts.load import ContractError, loads_contract
 from commissioning.contracts.schema import Contract
 from commissioning.contracts.versions import content_hash
-from commissioning.operations.base import OperationError, Operations, require_actor
+from commissioning.operations.base import (
+    OperationError,
+    Operations,
+    closed_periods,
+    require_actor,
+)
 from commissioning.operations.calendar import calendar, effective_date
 
 
@@ -98,13 +103,7 @@ def register_version(ops: Operations, text: str, source: str, actor: str) -> Ver
                     "a variation keeps the contract's start_date and duration_years — "
                     f"they are {first.start_date} and {first.duration_years}"
                 )
-            closed = {
-                (int(r[0]), int(r[1]))
-                for r in tx.query(
-                    "SELECT year, quarter FROM period_closures WHERE contract_id = ?",
-                    [contract.id],
-                )
-            }
+            closed = closed_periods(ops, contract.id)
             locked = [
                 p.label
                 for p in calendar(first)

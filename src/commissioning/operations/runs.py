@@ -27,7 +27,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from commissioning.operations.base import OperationError, Operations, require_actor
+from commissioning.operations.base import (
+    OperationError,
+    Operations,
+    closed_periods,
+    require_actor,
+)
 from commissioning.operations.calendar import (
     Period,
     VersionShare,
@@ -157,16 +162,6 @@ def _posted_periods(ops: Operations, contract_id: str) -> set[tuple[int, int]]:
             "SELECT DISTINCT year, quarter FROM settlement_runs WHERE contract_id = ? "
             "AND status = 'posted'",
             [contract_id],
-        )
-    }
-
-
-def closed_periods(ops: Operations, contract_id: str) -> set[tuple[int, int]]:
-    """Periods closed and locked."""
-    return {
-        (int(r[0]), int(r[1]))
-        for r in ops.store.query(
-            "SELECT year, quarter FROM period_closures WHERE contract_id = ?", [contract_id]
         )
     }
 
@@ -306,7 +301,9 @@ def draft_run(ops: Operations, contract_id: str, year: int, quarter: int, actor:
     with ops.store.transaction() as tx:
         _check_order(ops, contract_id, period_of(ops, contract_id, year, quarter))
         due, when = compute_due(ops, contract_id, year, quarter)
-        for old in _pending(ops, contract_id, year, quarter):
+        pending = _pending(ops, contract_id, year, quarter)
+        if pending:
+            old = pending[0]
             raise OperationError(
                 f"Y{year}{'YE' if quarter == YEAR_END else f'Q{quarter}'} has run {old.run_id} in "
                 f"progress ({old.status}, drafted by {old.prepared_by}) — take it on, or "

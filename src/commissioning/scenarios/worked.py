@@ -523,16 +523,6 @@ def run_scenario(
     )
 
 
-def spec_for_contract(contract: Contract) -> ScenarioSpec:
-    """A scenario for a contract file that is not one of the worked examples."""
-    for s in SCENARIOS:
-        if load_example(s.example).id == contract.id:
-            return s
-    return ScenarioSpec(
-        contract.id, "", "Contract file", float(contract.finance.baseline_budget_gbp)
-    )
-
-
 def run_scenarios(
     tables: Tables,
     ops: Operations,

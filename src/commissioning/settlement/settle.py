@@ -482,16 +482,15 @@ def _adjustments(b: _Builder) -> None:
 class YearEndFacts:
     """What the year-end reconciliation of one contract year needs, all in pence.
 
-    ``budget_pence`` and ``value_at_risk_pence`` are the year's (pro-rated by day over the
-    versions in force); ``core_paid_pence`` and ``outcome_paid_pence`` what the commissioner
-    paid in the year's quarters as core payments and as outcome payments;
-    ``core_due_pence`` what the core payments should add up to (the budget less the value at
-    risk, pro-rated); ``outturn_pence`` the certified cost of the year.
+    ``budget_pence`` and ``value_at_risk_pence`` are the year's (pro-rated over the versions
+    in force), for the corridors; ``core_paid_pence`` and ``outcome_paid_pence`` what the
+    commissioner paid in the year's quarters as core payments and as outcome payments, the
+    quarters settled up to date with the versions in force (so the core needs no true-up);
+    ``outturn_pence`` the certified cost of the year.
     """
 
     budget_pence: int
     value_at_risk_pence: int
-    core_due_pence: int
     core_paid_pence: int
     outcome_paid_pence: int
     outturn_pence: int
@@ -499,9 +498,9 @@ class YearEndFacts:
 
     @property
     def amount_paid_pence(self) -> int:
-        """What the provider side was paid for the year, after the core true-up and the
-        corrections agreed on its lines (``corrections_pence``, net to the provider)."""
-        return self.core_due_pence + self.outcome_paid_pence + self.corrections_pence
+        """What the provider side was paid for the year, with the corrections agreed on its
+        lines (``corrections_pence``, net to the provider)."""
+        return self.core_paid_pence + self.outcome_paid_pence + self.corrections_pence
 
     @property
     def outcome_payout(self) -> Decimal:
@@ -511,33 +510,19 @@ class YearEndFacts:
         return Decimal(self.outcome_paid_pence) / Decimal(self.value_at_risk_pence)
 
 
-CORE_KINDS = frozenset(
-    {"capitation", "block_instalment", "coordinator_fee", "provider_contract", "core_true_up"}
-)
+CORE_KINDS = frozenset({"capitation", "block_instalment", "coordinator_fee", "provider_contract"})
 
 
 def _year_end(b: _Builder, facts: YearEndFacts) -> None:
-    """The core true-up, the risk or gain share and a joint venture's flows."""
+    """The risk or gain share and a joint venture's flows."""
     contract, year = b.contract, b.inputs.year
     rules = contract.year_rules(year)
     commissioner = contract.commissioner.id
     recipients = provider_side(contract)
-    true_up = facts.core_due_pence - facts.core_paid_pence
-    if true_up:
-        b.split(
-            "core_true_up",
-            "",
-            commissioner if true_up > 0 else None,
-            recipients,
-            abs(true_up),
-            "Year-end true-up of core payments to the budget in force (pro-rated by day)",
-            {"core_due_pence": facts.core_due_pence, "core_paid_pence": facts.core_paid_pence},
-        )
     if rules.risk_share is None:
         return
     rs = rules.risk_share
-    # The core as due (the budget less the value at risk), or all that was paid.
-    core = facts.core_due_pence
+    core = facts.core_paid_pence
     basis = facts.amount_paid_pence if rs.variance_basis == "amount_paid" else core
     quality_met = rs.quality_gate is None or facts.outcome_payout >= rs.quality_gate
     split = split_variance(
@@ -614,8 +599,8 @@ def year_end_lines(
 ) -> list[SettlementLine]:
     """The lines of contract year ``year``'s year-end (period ``Y{year}YE``).
 
-    Settled after quarter 4, once the outturn is certified: the core true-up (when the
-    quarters' core payments differ from the budget in force, e.g. after a variation), the
+    Settled after quarter 4, once the outturn is certified (and, in contract operations,
+    once the year's quarters are settled up to date with the versions in force): the
     risk or gain share on the variance between what was at stake and the outturn (see
     :class:`commissioning.contracts.schema.RiskShare`), and a joint venture's
     distribution to (or call on) its partners.
@@ -648,7 +633,6 @@ def _legacy_year_end(
     facts = YearEndFacts(
         budget_pence=budget,
         value_at_risk_pence=at_risk,
-        core_due_pence=budget - at_risk,
         core_paid_pence=budget - at_risk,
         outcome_paid_pence=outcome,
         outturn_pence=to_pence(inputs.outturn_cost_gbp),
