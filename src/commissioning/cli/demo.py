@@ -152,7 +152,21 @@ def _stage_reports(
     anchor.unlink(missing_ok=True)
     page = run_contract_stage(tables, con, out_dir, years, say, anchor)
     links.append(("Outcome-based contracts: worked scenarios", page.name))
+    _web_world(con, tables, anchor)
     return links
+
+
+def _web_world(con: duckdb.DuckDBPyConnection, tables: dict[str, ir.Table], anchor: Path) -> None:
+    """The workbench's demo organisations, people and live contracts, in the same store."""
+    from commissioning.access.accounts import Accounts
+    from commissioning.data.queries import home_place
+    from commissioning.operations.base import DEMO_LEDGER_KEY, open_operations
+    from commissioning.store.records import wrap_duckdb
+    from commissioning.web.demo import build_demo_world
+
+    records = wrap_duckdb(con)
+    ops = open_operations(records, DEMO_LEDGER_KEY, anchor)
+    build_demo_world(ops, Accounts(records), home_place(tables))
 
 
 def _fmt(value: float) -> str:

@@ -273,20 +273,86 @@ def demo(
     people: Annotated[int, typer.Option(help="People in the synthetic population.")] = 200_000,
     years: Annotated[int, typer.Option(help="Financial years.")] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic population.")] = 20261123,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="End by serving the web workbench on the demo (--no-serve: reports only, "
+            "for scripts and CI).",
+        ),
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the web workbench.")] = 8000,
 ) -> None:
     """Run the whole workbench on a synthetic population: generate it, load it,
-    check it against national figures, and write every report with an index page."""
+    check it against national figures, write every report with an index page, then serve
+    the web workbench on it with the demo's sign-ins."""
     from commissioning.cli.demo import run_demo
 
     with progress_bar(8) as say:
         index = run_demo(out_dir, people=people, years=years, seed=seed, say=say)
     out.print(f"Open {index} in a browser to see the reports.")
+    if serve:
+        from commissioning.cli.serve import serve_workbench
+        from commissioning.web.demo import ICB, demo_sign_ins
+
+        serve_workbench(
+            store=out_dir / "commissioning.duckdb",
+            records=None,
+            reports=out_dir,
+            population_org=ICB,
+            host="127.0.0.1",
+            port=port,
+            demo=True,
+            sign_ins=demo_sign_ins(),
+        )
+
+
+@app.command("serve")
+@friendly_errors
+def serve_cmd(
+    store: StoreOption = None,
+    records: Annotated[
+        str | None,
+        typer.Option("--records", help="The record store: postgresql://... (default: the store)"),
+    ] = None,
+    reports: Annotated[
+        Path | None, typer.Option("--reports", help="Folder of the analyses for analysts")
+    ] = None,
+    population_org: Annotated[
+        str | None,
+        typer.Option("--population-org", help="The organisation whose population the store holds"),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="The demo store: its keys and sign-ins")
+    ] = False,
+) -> None:
+    """Serve the web workbench: contracts, settlement, analyses, data and the published
+    pages, each person seeing what their role and organisation allow."""
+    from commissioning.cli.serve import serve_workbench
+    from commissioning.web.demo import ICB, demo_sign_ins
+
+    if demo and store is None:
+        store = Path("out") / "commissioning.duckdb"  # where the demo writes its store
+    serve_workbench(
+        store=store,
+        records=records,
+        reports=reports or (store.parent if demo and store is not None else None),
+        population_org=population_org or (ICB if demo else None),
+        host=host,
+        port=port,
+        demo=demo,
+        sign_ins=demo_sign_ins() if demo else (),
+    )
 
 
 def _mount_contracts() -> None:
     from commissioning.cli.contract import contract_app
+    from commissioning.cli.serve import access_app
 
     app.add_typer(contract_app, name="contract")
+    app.add_typer(access_app, name="access")
 
 
 _mount_contracts()

@@ -231,6 +231,7 @@ def write_indicators_report(
             )
         )
     figures, icon_rows = [], []
+    spc_rows: list[dict[str, object]] = []
     for ind_id in spc_indicators:
         ind = lib.get(ind_id)
         series, chart = spc_chart(tables, ind_id, home, years, library=lib)
@@ -243,6 +244,15 @@ def write_indicators_report(
                 "process limits (mean ± 2.66 × mean moving range); coloured points break a "
                 "Making Data Count rule. " + ("; ".join(chart.warnings) if chart.warnings else ""),
             )
+        )
+        spc_rows.append(
+            {
+                "indicator_id": ind_id,
+                "title": ind.title,
+                "variation_icon": chart.variation_icon or "",
+                "variation": ICON_TEXT.get(chart.variation_icon or "", "-"),
+                "quarters": len(series),
+            }
         )
         icon_rows.append(
             [
@@ -268,6 +278,9 @@ def write_indicators_report(
             figures=figures,
         )
     )
+    pd.DataFrame(
+        spc_rows, columns=["indicator_id", "title", "variation_icon", "variation", "quarters"]
+    ).to_csv(out_dir / "spc.csv", index=False)
     first, last = min(years), max(years)
     return write_page(
         out_dir / "indicators.html",

@@ -57,11 +57,16 @@ def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.Du
     if read_only:
         return duckdb.connect(str(path), read_only=True)
     con = duckdb.connect(str(path))
+    ensure_tables(con)
+    return con
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the store's tables on an open connection if they are not there yet."""
     for sql in STORE_TABLES_SQL:
         con.execute(sql)
     for table in TABLES.values():
         con.execute(create_table_sql(table))
-    return con
 
 
 def ibis_tables(con: duckdb.DuckDBPyConnection) -> dict[str, ir.Table]:

@@ -1,0 +1,224 @@
+"""What each form and API action does: check who may, then call one service.
+
+Every refusal by a service (an :class:`~commissioning.operations.base.OperationError`,
+with its reason) becomes a 409 with that reason; nothing is half done, because each
+service runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from commissioning.access.accounts import AccessError
+from commissioning.access.policy import Principal
+from commissioning.operations import disputes, measurements, runs
+from commissioning.operations.base import OperationError
+from commissioning.settlement.ledger import LedgerError
+from commissioning.settlement.lines import parse_period
+from commissioning.settlement.money import to_pence
+from commissioning.web.services import Services
+from commissioning.web.views import Refused, contract_access, require
+
+RUN_ACTIONS = ("review", "approve", "post")
+_PERMISSION = {"review": "review_run", "approve": "approve_run", "post": "post_run"}
+#: File names a data manager may upload (a canonical table's name and a known format).
+UPLOAD_NAME = re.compile(r"^(places|gp_practices|people|activity)\.(csv|parquet)$")
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def _service(call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except (OperationError, LedgerError, AccessError) as exc:
+        raise Refused(409, str(exc)) from None
+    except ValueError as exc:
+        raise Refused(400, str(exc)) from None
+
+
+def draft_run(svc: Services, who: Principal, contract_id: str, period: str) -> runs.Run:
+    """Draft the settlement run of a period (a contract manager of the commissioner)."""
+    access = contract_access(svc, who, contract_id)
+    if not access.may(who, "draft_run"):
+        raise Refused(403, "only the commissioner's contract manager drafts runs")
+    try:
+        year, quarter = parse_period(period.strip())
+    except ValueError as exc:
+        raise Refused(400, str(exc)) from None
+    run: runs.Run = _service(runs.draft_run, svc.ops, contract_id, year, quarter, who.display_name)
+    return run
+
+
+def run_action(
+    svc: Services, who: Principal, contract_id: str, run_id: int, action: str
+) -> runs.Run:
+    """Review, approve or post a run (approval within the approver's delegated limit)."""
+    if action not in RUN_ACTIONS:
+        raise Refused(404, f"no action '{action}'")
+    access = contract_access(svc, who, contract_id)
+    if not access.may(who, _PERMISSION[action]):
+        raise Refused(403, f"a {who.role_name.lower()} cannot {action} runs")
+    try:
+        run = runs.get_run(svc.ops, run_id)
+    except OperationError:
+        raise Refused(404, f"no run {run_id} of {contract_id}") from None
+    if run.contract_id != contract_id:
+        raise Refused(404, f"no run {run_id} of {contract_id}")
+    call = {"review": runs.review_run, "approve": runs.approve_run, "post": runs.post_run}[action]
+    done: runs.Run = _service(call, svc.ops, run_id, who.display_name)
+    return done
+
+
+def certify_value(
+    svc: Services, who: Principal, contract_id: str, measurement_id: int
+) -> measurements.Measurement:
+    """Certify a submitted value of the contract (someone other than who submitted it)."""
+    access = contract_access(svc, who, contract_id)
+    if not access.may(who, "certify_value"):
+        raise Refused(403, f"a {who.role_name.lower()} cannot certify values")
+    m = measurements.get(svc.ops, measurement_id)
+    if m is None or m.contract_id != contract_id:
+        raise Refused(404, f"no value {measurement_id} of {contract_id}")
+    done: measurements.Measurement = _service(
+        measurements.certify, svc.ops, measurement_id, who.display_name
+    )
+    return done
+
+
+def raise_dispute(
+    svc: Services,
+    who: Principal,
+    contract_id: str,
+    line_id: str,
+    party_id: str,
+    amount_gbp: str,
+    reason: str,
+) -> disputes.Dispute:
+    """Dispute an amount of a posted line, for a party the organisation holds."""
+    access = contract_access(svc, who, contract_id)
+    if not access.may(who, "raise_dispute"):
+        raise Refused(403, f"a {who.role_name.lower()} cannot raise disputes")
+    if party_id not in access.held:
+        raise Refused(403, f"your organisation is not party '{party_id}'")
+    line = svc.ops.ledger.get(line_id)
+    if line is None or line.contract_id != contract_id or not access.sees_line(line):
+        raise Refused(404, f"no posted line {line_id} of {contract_id}")
+    try:
+        pence = to_pence(amount_gbp.replace(",", "").replace("£", "").strip())
+    except ArithmeticError:
+        raise Refused(
+            400, f"'{amount_gbp}' is not an amount — write pounds, e.g. 1234.56"
+        ) from None
+    dispute: disputes.Dispute = _service(
+        disputes.raise_dispute, svc.ops, line_id, party_id, pence, reason, who.display_name
+    )
+    return dispute
+
+
+def add_user(
+    svc: Services,
+    who: Principal,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    approval_limit_gbp: str = "",
+) -> Principal:
+    """An administrator adds a person to their own organisation; a finance approver is
+    given their delegated limit in the same step."""
+    require(who, "manage_users")
+    if role == "finance_approver" and not approval_limit_gbp.strip():
+        raise Refused(400, "give the finance approver's delegated limit in pounds")
+    added: Principal = _service(
+        svc.accounts.add_user, username, display_name, who.org_id, role, who.display_name, password
+    )
+    if role == "finance_approver":
+        _service(runs.add_approver, svc.ops, display_name, approval_limit_gbp, who.display_name)
+    return added
+
+
+def unlock_user(svc: Services, who: Principal, user_id: int) -> None:
+    """An administrator lifts a lock-out in their own organisation."""
+    require(who, "manage_users")
+    if svc.accounts.user_org(user_id) != who.org_id:
+        raise Refused(404, f"no user {user_id} in your organisation")
+    svc.accounts.unlock(user_id)
+
+
+def load_upload(svc: Services, who: Principal, filename: str, content: bytes) -> dict[str, Any]:
+    """A data manager uploads one canonical file; it is checked and loaded (pseudonymised
+    at the door) into their population's store. The uploaded file is kept under a new
+    random name in the upload folder; the name sent is used only to say which table."""
+    require(who, "manage_data")
+    settings = svc.settings
+    if (
+        settings.analytical_store is None
+        or settings.uploads is None
+        or settings.pseudonymisation_key is None
+        or settings.population_org != who.org_id
+        or svc.ops.store.dialect != "duckdb"
+    ):
+        raise Refused(404, "your organisation has no data store in this workbench")
+    name = Path(filename.replace("\\", "/")).name
+    if name != filename or not UPLOAD_NAME.match(name):
+        raise Refused(
+            400,
+            "name the file after its table: places, gp_practices, people or activity, "
+            "with .csv or .parquet (no folders)",
+        )
+    if not content:
+        raise Refused(400, "the file is empty")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise Refused(400, "the file is larger than 200 MB — load it with 'commissioning load'")
+    from commissioning.data.load import LoadError, Source, load_files
+    from commissioning.store.duckdb_store import ensure_tables
+
+    settings.uploads.mkdir(parents=True, exist_ok=True)
+    kept = settings.uploads / f"{secrets.token_hex(8)}-{name}"
+    kept.write_bytes(content)
+    table = name.split(".")[0]
+    store = svc.ops.store
+    try:
+        with store._lock:  # the analytical store shares the record store's connection
+            ensure_tables(store.conn)
+            reports = load_files(
+                store.conn, [Source(kept, table)], settings.pseudonymisation_key, None
+            )
+    except LoadError as exc:
+        raise Refused(400, str(exc)) from None
+    return {
+        "files": [
+            {
+                "file_name": name,
+                "table": r.table,
+                "rows_read": r.rows_read,
+                "rows_loaded": r.rows_loaded,
+                "rows_rejected": r.rows_rejected,
+                "already_loaded": r.already_loaded,
+            }
+            for r in reports
+        ]
+    }
+
+
+def loads(svc: Services, who: Principal) -> dict[str, Any]:
+    """The loads into the population's store and the rows rejected, with reasons (the
+    raw rows are not shown: they may hold identifiers)."""
+    require(who, "manage_data")
+    if svc.settings.analytical_store is None or svc.settings.population_org != who.org_id:
+        raise Refused(404, "your organisation has no data store in this workbench")
+    store = svc.ops.store
+    try:
+        load_rows = store.query_dicts(
+            "SELECT CAST(loaded_at AS VARCHAR) AS loaded_at, file_name, table_name, "
+            "rows_read, rows_loaded, rows_rejected FROM loads ORDER BY loaded_at DESC LIMIT 200"
+        )
+        reject_rows = store.query_dicts(
+            "SELECT file_name, line, table_name, reason FROM rejects ORDER BY file_name, line "
+            "LIMIT 500"
+        )
+    except Exception:  # a store that has never loaded has no such tables
+        load_rows, reject_rows = [], []
+    return {"loads": load_rows, "rejects": reject_rows}

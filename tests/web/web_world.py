@@ -1,0 +1,131 @@
+"""The workbench's test world: the demo's organisations, people and live contracts in a
+record store in memory, with the first quarter of both contracts settled and the second
+drafted, and a small folder of analyses. Imported by the web tests (pytest puts this
+folder on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from commissioning.access.accounts import Accounts
+from commissioning.operations import measurements, runs
+from commissioning.operations.base import DEMO_LEDGER_KEY, Operations, open_operations
+from commissioning.store.records import RecordStore, open_records
+from commissioning.web.app import create_app
+from commissioning.web.demo import DEMO_PASSWORD, ICB, build_demo_world
+from commissioning.web.services import WebSettings
+
+HOME = "NVL"
+ICB_CONTRACT, COUNCIL_CONTRACT = "frail-elderly-alliance", "mk-substance-misuse"
+ICB_PROVIDER, COUNCIL_PROVIDER = "community-trust", "recovery-prime"
+#: The person who plays each role, in the ICB (own) world.
+ROLE_USERS = {
+    "analyst": "ann.analyst",
+    "contract_manager": "cat.manager",
+    "finance_approver": "fay.finance",
+    "provider": "pat.provider",
+    "data_manager": "dan.data",
+    "admin": "ada.admin",
+}
+#: A pseudonymised person id in the analyst's person-level list.
+PERSON_ID = "0f3a9c27be51d4e8a6c2"
+
+
+@dataclass
+class World:
+    app: FastAPI
+    store: RecordStore
+    ops: Operations
+    accounts: Accounts
+    reports: Path
+
+    def client(self, username: str | None = None) -> TestClient:
+        """A browser: signed in as ``username`` through the sign-in form, or anonymous."""
+        client = TestClient(self.app, base_url="http://testserver")
+        if username is not None:
+            sign_in(client, username, DEMO_PASSWORD)
+        return client
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's forms."""
+    found = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert found, "no form with a CSRF token on the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str) -> int:
+    """Sign in through the form; returns the status of the form's answer."""
+    page = client.get("/sign-in")
+    response = client.post(
+        "/sign-in",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    return response.status_code
+
+
+def _settle(ops: Operations, contract_id: str, certifier: str, team: tuple[str, str, str]) -> None:
+    drafter, reviewer, approver = team
+    for m in measurements.listing(ops, contract_id):
+        if m.status == "submitted":
+            measurements.certify(ops, m.measurement_id, certifier)
+    run = runs.draft_run(ops, contract_id, 1, 1, drafter)
+    runs.review_run(ops, run.run_id, reviewer)
+    runs.approve_run(ops, run.run_id, approver)
+    runs.post_run(ops, run.run_id, approver)
+    runs.draft_run(ops, contract_id, 1, 2, drafter)
+
+
+def write_reports(folder: Path) -> None:
+    """A small folder of analyses as the demo writes them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "needs.html").write_text(
+        "<!doctype html><html lang='en'><title>Needs</title><h1>Needs assessment</h1></html>"
+    )
+    (folder / "spc.csv").write_text(
+        "indicator_id,title,variation_icon,variation,quarters\n"
+        "emergency_admissions,Emergency admissions,special_cause_concerning_high,x,16\n"
+        "mortality_under_75,Deaths under 75,common_cause,x,16\n"
+    )
+    (folder / "who_would_gain_most.csv").write_text(
+        f"person_id,age_years,sex,risk,gain_score\n{PERSON_ID},91,M,0.73,0.59\n"
+    )
+    (folder / "person_year.parquet").write_bytes(b"PAR1 person-level: never served")
+
+
+def build_world(tmp: Path, store: RecordStore | None = None) -> World:
+    """The world, on ``store`` (a fresh in-memory DuckDB by default)."""
+    store = store or open_records("duckdb:///:memory:")
+    ops = open_operations(store, DEMO_LEDGER_KEY)
+    accounts = Accounts(store)
+    build_demo_world(ops, accounts, HOME)
+    _settle(ops, ICB_CONTRACT, "Pat Provider", ("Cat Manager", "Rob Reviewer", "Fay Finance"))
+    _settle(ops, COUNCIL_CONTRACT, "Rae Recovery", ("Col Council", "Cat Manager", "Vic Council"))
+    reports = tmp / "reports"
+    write_reports(reports)
+    settings = WebSettings(
+        records=store.address,
+        ledger_key=DEMO_LEDGER_KEY,
+        reports=reports,
+        population_org=ICB,
+        uploads=tmp / "uploads",
+        analytical_store=tmp / "analytical.duckdb",
+        pseudonymisation_key=b"web-test-pseudonymisation-key",
+        secure_cookies=False,
+        published={
+            "population": {
+                "years": [2024],
+                "rows": [{"place_code": HOME, "people": [17730]}],
+                "threshold": 8,
+                "rounded_to": 5,
+            }
+        },
+    )
+    return World(create_app(settings, store), store, ops, accounts, reports)
