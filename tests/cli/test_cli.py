@@ -89,9 +89,17 @@ def test_user_mistakes_get_one_clear_line(tmp_path: Path) -> None:
 
 def test_demo_writes_an_index_page(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["demo", "--out", str(tmp_path), "--people", "3000", "--years", "2"]
+        app, ["demo", "--out", str(tmp_path), "--people", "3000", "--years", "2", "--no-serve"]
     )
     assert result.exit_code == 0, result.output
+    assert "workbench is at" not in result.output  # --no-serve: reports only
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "commissioning.duckdb"), read_only=True) as con:
+        users = {r[0] for r in con.execute("SELECT username FROM users").fetchall()}
+        linked = con.execute("SELECT count(DISTINCT contract_id) FROM party_orgs").fetchone()
+    assert {"cat.manager", "fay.finance", "pat.provider", "ada.admin"} <= users
+    assert linked is not None and linked[0] == 8  # six worked scenarios and two live contracts
     page = (tmp_path / "index.html").read_text()
     assert "Is the synthetic population believable?" in page
     assert "<script src=" not in page and "http" not in page.split("<body>")[1]

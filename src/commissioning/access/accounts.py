@@ -126,16 +126,19 @@ class Accounts:
             raise AccessError(f"no organisation '{org_id}'")
         if role not in ORG_KINDS[org["kind"]]:
             raise AccessError(
-                f"a {org['kind']} has no '{role}' — its roles are "
+                f"an organisation of kind '{org['kind']}' has no '{role}' role — its roles are "
                 + ", ".join(sorted(ORG_KINDS[org["kind"]]))
             )
         if password is None and oidc_subject is None:
             raise AccessError("give a password or an identity-provider subject")
         hashed = None if password is None else _HASHER.hash(_check_password(password))
         with self.store.transaction() as tx:
-            for column, value in (("username", username), ("display_name", display_name)):
+            for column, label, value in (
+                ("username", "user name", username),
+                ("display_name", "name", display_name.strip()),
+            ):
                 if tx.one(f"SELECT 1 FROM users WHERE {column} = ?", [value]):
-                    raise AccessError(f"a user with {column.replace('_', ' ')} '{value}' exists")
+                    raise AccessError(f"a user with the {label} '{value}' exists already")
             user_id = tx.next_id("user_ids")
             tx.execute(
                 "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, TRUE, 0, NULL, ?, ?)",

@@ -56,16 +56,16 @@ def run_action(
 ) -> runs.Run:
     """Review, approve or post a run (approval within the approver's delegated limit)."""
     if action not in RUN_ACTIONS:
-        raise Refused(404, f"no action '{action}'")
+        raise Refused(404, "no such action — review, approve or post")
     access = contract_access(svc, who, contract_id)
     if not access.may(who, _PERMISSION[action]):
         raise Refused(403, f"a {who.role_name.lower()} cannot {action} runs")
     try:
         run = runs.get_run(svc.ops, run_id)
     except OperationError:
-        raise Refused(404, f"no run {run_id} of {contract_id}") from None
+        raise Refused(404, f"no run {run_id} of this contract") from None
     if run.contract_id != contract_id:
-        raise Refused(404, f"no run {run_id} of {contract_id}")
+        raise Refused(404, f"no run {run_id} of this contract")
     call = {"review": runs.review_run, "approve": runs.approve_run, "post": runs.post_run}[action]
     done: runs.Run = _service(call, svc.ops, run_id, who.display_name)
     return done
@@ -80,7 +80,7 @@ def certify_value(
         raise Refused(403, f"a {who.role_name.lower()} cannot certify values")
     m = measurements.get(svc.ops, measurement_id)
     if m is None or m.contract_id != contract_id:
-        raise Refused(404, f"no value {measurement_id} of {contract_id}")
+        raise Refused(404, f"no value {measurement_id} of this contract")
     done: measurements.Measurement = _service(
         measurements.certify, svc.ops, measurement_id, who.display_name
     )
@@ -101,10 +101,10 @@ def raise_dispute(
     if not access.may(who, "raise_dispute"):
         raise Refused(403, f"a {who.role_name.lower()} cannot raise disputes")
     if party_id not in access.held:
-        raise Refused(403, f"your organisation is not party '{party_id}'")
+        raise Refused(403, "your organisation is not that party of the contract")
     line = svc.ops.ledger.get(line_id)
     if line is None or line.contract_id != contract_id or not access.sees_line(line):
-        raise Refused(404, f"no posted line {line_id} of {contract_id}")
+        raise Refused(404, "no such posted line of this contract")
     try:
         pence = to_pence(amount_gbp.replace(",", "").replace("£", "").strip())
     except ArithmeticError:

@@ -80,7 +80,7 @@ def contract_access(svc: Services, who: Principal, contract_id: str) -> Contract
     require(who, "view_contracts")
     held = svc.accounts.parties_held(contract_id, who.org_id)
     if not held:
-        raise Refused(404, f"no contract '{contract_id}' among your organisation's contracts")
+        raise Refused(404, "no such contract among your organisation's contracts")
     contract = register.find_version(svc.ops, contract_id).contract
     return ContractAccess(
         contract_id,
@@ -289,9 +289,9 @@ def run_page(svc: Services, who: Principal, contract_id: str, run_id: int) -> di
     try:
         run = runs.get_run(svc.ops, run_id)
     except OperationError:
-        raise Refused(404, f"no run {run_id} of {contract_id}") from None
+        raise Refused(404, f"no run {run_id} of this contract") from None
     if run.contract_id != contract_id:
-        raise Refused(404, f"no run {run_id} of {contract_id}")
+        raise Refused(404, f"no run {run_id} of this contract")
     return {"contract_id": contract_id, **_run(run, access)}
 
 
@@ -303,7 +303,7 @@ def statement_page(
     if not who.may("view_statement"):
         raise Refused(403, f"a {who.role_name.lower()} cannot see statements")
     if party_id not in access.held:
-        raise Refused(404, f"no statement of '{party_id}' among your organisation's")
+        raise Refused(404, "no such statement among your organisation's")
     st = contract_statement(svc.ops, contract_id, party_id)
     return {
         "contract_id": contract_id,
@@ -405,7 +405,7 @@ def analysis_report_path(svc: Services, who: Principal, name: str) -> Path:
     from the request reaches the file system."""
     folder = _reports_folder(svc, who)
     if name not in REPORTS or not (folder / name).is_file():
-        raise Refused(404, f"no analysis '{name}'")
+        raise Refused(404, "no such analysis")
     return folder / next(n for n in REPORTS if n == name)
 
 
