@@ -7,8 +7,15 @@ folder on ``sys.path``).
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import uvicorn
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -100,14 +107,17 @@ def write_reports(folder: Path) -> None:
     (folder / "person_year.parquet").write_bytes(b"PAR1 person-level: never served")
 
 
-def build_world(tmp: Path, store: RecordStore | None = None) -> World:
-    """The world, on ``store`` (a fresh in-memory DuckDB by default)."""
+def build_world(tmp: Path, store: RecordStore | None = None, settle: bool = True) -> World:
+    """The world, on ``store`` (a fresh in-memory DuckDB by default); ``settle=False``
+    leaves it as the demo does: first quarters' values awaiting certification."""
     store = store or open_records("duckdb:///:memory:")
     ops = open_operations(store, DEMO_LEDGER_KEY)
     accounts = Accounts(store)
     build_demo_world(ops, accounts, HOME)
-    _settle(ops, ICB_CONTRACT, "Pat Provider", ("Cat Manager", "Rob Reviewer", "Fay Finance"))
-    _settle(ops, COUNCIL_CONTRACT, "Rae Recovery", ("Col Council", "Cat Manager", "Vic Council"))
+    if settle:
+        team = ("Cat Manager", "Rob Reviewer", "Fay Finance")
+        _settle(ops, ICB_CONTRACT, "Pat Provider", team)
+        _settle(ops, COUNCIL_CONTRACT, "Rae Recovery", ("Col Council", "Cat Manager", "Vic Council"))
     reports = tmp / "reports"
     write_reports(reports)
     settings = WebSettings(
@@ -129,3 +139,24 @@ def build_world(tmp: Path, store: RecordStore | None = None) -> World:
         },
     )
     return World(create_app(settings, store), store, ops, accounts, reports)
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free local port, in a thread; yields its address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
