@@ -107,9 +107,12 @@ def write_reports(folder: Path) -> None:
     (folder / "person_year.parquet").write_bytes(b"PAR1 person-level: never served")
 
 
-def build_world(tmp: Path, store: RecordStore | None = None, settle: bool = True) -> World:
+def build_world(
+    tmp: Path, store: RecordStore | None = None, settle: bool = True, share: bool = True
+) -> World:
     """The world, on ``store`` (a fresh in-memory DuckDB by default); ``settle=False``
-    leaves it as the demo does: first quarters' values awaiting certification."""
+    leaves it as the demo does: first quarters' values awaiting certification;
+    ``share=False`` has the server open its own connections (one a worker thread)."""
     store = store or open_records("duckdb:///:memory:")
     ops = open_operations(store, DEMO_LEDGER_KEY)
     accounts = Accounts(store)
@@ -138,7 +141,8 @@ def build_world(tmp: Path, store: RecordStore | None = None, settle: bool = True
             }
         },
     )
-    return World(create_app(settings, store), store, ops, accounts, reports)
+    app = create_app(settings, store if share else None)
+    return World(app, store, ops, accounts, reports)
 
 
 @contextmanager
