@@ -274,7 +274,7 @@ def test_a_good_upload_is_kept_under_a_new_name_and_loaded(world: World) -> None
     assert response.status_code == 200, response.text[-500:]
     assert "rows read" in response.text
     uploads = world.app.state.services.settings.uploads
-    kept = list(uploads.glob("*-places.csv"))
+    kept = sorted(uploads.glob("*-places.csv"), key=lambda p: p.stat().st_mtime)
     assert kept and all(p.parent == uploads for p in kept)
     loads = client.get("/api/v1/data/loads").json()
     assert any(row["file_name"] == kept[-1].name for row in loads["loads"])

@@ -18,6 +18,8 @@ last year-end posted).
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 from dataclasses import dataclass
 
@@ -140,14 +142,22 @@ def register_version(ops: Operations, text: str, source: str, actor: str) -> Ver
     return version
 
 
-def _version_from_row(ops: Operations, row: tuple[object, ...]) -> Version:
-    chash, text, source, by, at = (str(x) for x in row)
+@functools.lru_cache(maxsize=512)
+def _terms(chash: str, text: str, source: str) -> Contract:
+    """The contract a registered text holds, checked against its content hash. Kept once
+    read: the same hash, text and source always give the same (immutable) contract."""
     contract = loads_contract(text, source)
     if content_hash(contract) != chash:
         raise OperationError(
             f"registered version {chash[:12]} no longer has the terms it was registered with "
             "— it was changed outside the application; restore it and run 'contract verify'"
         )
+    return contract
+
+
+def _version_from_row(ops: Operations, row: tuple[object, ...]) -> Version:
+    chash, text, source, by, at = (str(x) for x in row)
+    contract = _terms(chash, text, source)
     sigs = {
         str(r[0]): (str(r[1]), str(r[2]))
         for r in ops.store.query(

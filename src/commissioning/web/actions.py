@@ -187,7 +187,8 @@ def load_upload(svc: Services, who: Principal, filename: str, content: bytes) ->
                 store.conn, [Source(kept, table)], settings.pseudonymisation_key, None
             )
     except LoadError as exc:
-        raise Refused(400, str(exc)) from None
+        kept.unlink(missing_ok=True)  # nothing was loaded from it
+        raise Refused(400, str(exc).replace(kept.name, name)) from None
     return {
         "files": [
             {

@@ -8,12 +8,21 @@ PostgreSQL (many users) gives each worker thread its own connection.
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from commissioning.access.accounts import Accounts
 from commissioning.operations.base import Operations, open_operations
 from commissioning.store.records import RecordStore, open_records
+
+T = TypeVar("T")
+CACHE_SIZE = 2048
+#: A ledger and record verification shown on a page is at most this old.
+VERIFY_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,8 @@ class Services:
         self._shared = store
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
         if store is None and not settings.records.startswith(("postgresql://", "postgres://")):
             self._shared = open_records(settings.records)
         self.accounts  # noqa: B018 - create the tables at start, not on the first request
@@ -93,3 +104,33 @@ class Services:
                 accounts = Accounts(self._store())
             self._local.accounts = accounts
         return accounts
+
+    def records_version(self) -> tuple[Any, ...]:
+        """What changes whenever anything a page shows changes: every service records an
+        event in the audit log; links of parties to organisations are counted and dated,
+        and locked accounts counted. One query."""
+        row = self.ops.store.one(
+            "SELECT (SELECT coalesce(max(event_id), 0) FROM contract_events), "
+            "(SELECT count(*) FROM party_orgs), "
+            "(SELECT coalesce(max(linked_at), '') FROM party_orgs), "
+            "(SELECT count(*) FROM users WHERE locked_until IS NOT NULL)"
+        )
+        return tuple(row or ())
+
+    def cached(self, key: tuple[Any, ...], make: Callable[[], T], verify: bool = False) -> T:
+        """``make()``, kept until the records change (``verify``: and for at most
+        :data:`VERIFY_SECONDS`, so a change made behind the application is seen)."""
+        full = (*key, self.records_version())
+        if verify:
+            full = (*full, int(time.monotonic() // VERIFY_SECONDS))
+        with self._cache_lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                value: T = self._cache[full]
+                return value
+        value = make()
+        with self._cache_lock:
+            self._cache[full] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return value

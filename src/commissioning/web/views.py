@@ -109,6 +109,10 @@ def _line(line: SettlementLine, held: dict[str, int] | None = None) -> dict[str,
 def contract_register(svc: Services, who: Principal) -> list[dict[str, Any]]:
     """The contracts of the person's organisation, with their status."""
     require(who, "view_contracts")
+    return svc.cached(("register", who.org_id), lambda: _contract_register(svc, who))
+
+
+def _contract_register(svc: Services, who: Principal) -> list[dict[str, Any]]:
     out = []
     for contract_id in svc.accounts.contracts_of(who.org_id):
         try:
@@ -166,6 +170,32 @@ def _value(m: measurements.Measurement) -> dict[str, Any]:
 def contract_page(svc: Services, who: Principal, contract_id: str) -> dict[str, Any]:
     """Everything the contract page shows."""
     access = contract_access(svc, who, contract_id)
+    page = svc.cached(
+        ("contract", who.org_id, who.role, contract_id),
+        lambda: _contract_page(svc, who, access),
+    )
+    return {**page, "verification": verification(svc, contract_id)}
+
+
+def verification(svc: Services, contract_id: str) -> dict[str, Any]:
+    """Whether the ledger and the contract's records verify (checked again at least once
+    a minute, and whenever they change through the application)."""
+
+    def check() -> dict[str, Any]:
+        seals = svc.ops.broken_seals(contract_id)
+        result = svc.ops.ledger.verify()
+        return {
+            "ledger_ok": result.ok,
+            "ledger": result.summary(),
+            "records_ok": not seals,
+            "problems": list(result.problems) + seals,
+        }
+
+    return svc.cached(("verification", contract_id), check, verify=True)
+
+
+def _contract_page(svc: Services, who: Principal, access: ContractAccess) -> dict[str, Any]:
+    contract_id = access.contract_id
     ops = svc.ops
     all_versions = register.versions(ops, contract_id)
     latest = all_versions[-1]
@@ -182,8 +212,6 @@ def contract_page(svc: Services, who: Principal, contract_id: str) -> dict[str, 
             )
         )
     held = disputes.held_by_line(ops, contract_id)
-    seals = ops.broken_seals(contract_id)
-    check = ops.ledger.verify()
     return {
         "contract_id": contract_id,
         "title": c.title,
@@ -256,12 +284,6 @@ def contract_page(svc: Services, who: Principal, contract_id: str) -> dict[str, 
         ],
         "closed_periods": sorted(f"Y{y}Q{q}" for y, q in closed_periods(ops, contract_id)),
         "periods": _periods(c),
-        "verification": {
-            "ledger_ok": check.ok,
-            "ledger": check.summary(),
-            "records_ok": not seals,
-            "problems": list(check.problems) + seals,
-        },
         "can": {
             p: access.may(who, p)
             for p in (
@@ -330,6 +352,10 @@ def statement_page(
 
 def attention(svc: Services, who: Principal) -> list[dict[str, str]]:
     """What needs the person's attention now, with a link to each."""
+    return svc.cached(("attention", who.user_id), lambda: _attention(svc, who))
+
+
+def _attention(svc: Services, who: Principal) -> list[dict[str, str]]:
     items: list[dict[str, str]] = []
     if who.may("view_contracts"):
         for contract_id in svc.accounts.contracts_of(who.org_id):
