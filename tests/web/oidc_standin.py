@@ -95,7 +95,11 @@ class StandIn:
         key = self.other_key if self.mode == "unpublished_key" else self.key
         id_token = jwt.encode({"alg": "RS256", "kid": "standin-1"}, claims, key)
         return JSONResponse(
-            {"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "id_token": id_token}
+            {
+                "access_token": secrets.token_urlsafe(16),
+                "token_type": "Bearer",
+                "id_token": id_token,
+            }
         )
 
     async def jwks(self, request: Request) -> Response:

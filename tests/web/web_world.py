@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -120,7 +119,9 @@ def build_world(
     if settle:
         team = ("Cat Manager", "Rob Reviewer", "Fay Finance")
         _settle(ops, ICB_CONTRACT, "Pat Provider", team)
-        _settle(ops, COUNCIL_CONTRACT, "Rae Recovery", ("Col Council", "Cat Manager", "Vic Council"))
+        _settle(
+            ops, COUNCIL_CONTRACT, "Rae Recovery", ("Col Council", "Cat Manager", "Vic Council")
+        )
     reports = tmp / "reports"
     write_reports(reports)
     settings = WebSettings(

@@ -53,12 +53,40 @@ class PublicationSettings(BaseModel):
     )
 
 
+class OidcSettingsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    issuer: str = Field(description="The identity provider's issuer address (https://...)")
+    client_id: str = Field(description="This workbench's client id at the provider")
+    client_secret_env: str = Field(
+        "COMMISSIONING_OIDC_CLIENT_SECRET",
+        description="Environment variable holding the client secret (never in the file)",
+    )
+    redirect_uri: str = Field(
+        description="This workbench's callback address: https://<host>/sign-in/oidc/callback"
+    )
+    label: str = Field("Sign in with your organisation", description="The sign-in link's text")
+
+
+class WebSettingsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    oidc: OidcSettingsFile | None = Field(
+        None, description="Sign-in with an OpenID Connect identity provider (optional)"
+    )
+    reports: Path | None = Field(
+        None, description="Folder of the analyses that the population's analysts may open"
+    )
+    population_org: str | None = Field(
+        None, description="The organisation whose population the store holds"
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     store: StoreSettings = StoreSettings()
     pseudonymisation: PseudonymisationSettings = PseudonymisationSettings()
     ledger: LedgerSettings = LedgerSettings()
     publication: PublicationSettings = PublicationSettings()
+    web: WebSettingsFile = WebSettingsFile()
     output_folder: Path = Field(Path("out"), description="Where reports are written")
 
 

@@ -9,6 +9,7 @@ on the command line; after that, administrators add people in the workbench.
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -141,7 +142,7 @@ def serve_workbench(
 
     from commissioning.operations.base import DEMO_LEDGER_KEY
     from commissioning.web.app import create_app
-    from commissioning.web.services import WebSettings
+    from commissioning.web.services import OidcSettings, WebSettings
 
     settings = load_settings()
     store_path = Path(store or settings.store.path)
@@ -159,6 +160,19 @@ def serve_workbench(
         if not address.startswith("postgres")
         else Path("commissioning.ledger-anchor.jsonl")
     )
+    oidc = None
+    if settings.web.oidc is not None:
+        conf = settings.web.oidc
+        secret = os.environ.get(conf.client_secret_env)
+        if not secret:
+            raise ConfigError(
+                f"[web.oidc] is set but {conf.client_secret_env} holds no client secret"
+            )
+        oidc = OidcSettings(
+            conf.issuer, conf.client_id, secret, conf.redirect_uri, label=conf.label
+        )
+    reports = reports or settings.web.reports
+    population_org = population_org or settings.web.population_org
     web = WebSettings(
         records=address,
         ledger_key=key,
@@ -172,6 +186,7 @@ def serve_workbench(
         suppression_threshold=settings.publication.suppression_threshold,
         demo_sign_ins=sign_ins,
         published=published,
+        oidc=oidc,
     )
     app = create_app(web)
     typer.echo(f"The workbench is at http://{host}:{port}/ (Ctrl+C stops it)")

@@ -19,7 +19,6 @@ last year-end posted).
 from __future__ import annotations
 
 import functools
-
 import hashlib
 from dataclasses import dataclass
 

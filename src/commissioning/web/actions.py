@@ -202,24 +202,3 @@ def load_upload(svc: Services, who: Principal, filename: str, content: bytes) ->
             for r in reports
         ]
     }
-
-
-def loads(svc: Services, who: Principal) -> dict[str, Any]:
-    """The loads into the population's store and the rows rejected, with reasons (the
-    raw rows are not shown: they may hold identifiers)."""
-    require(who, "manage_data")
-    if svc.settings.analytical_store is None or svc.settings.population_org != who.org_id:
-        raise Refused(404, "your organisation has no data store in this workbench")
-    store = svc.ops.store
-    try:
-        load_rows = store.query_dicts(
-            "SELECT CAST(loaded_at AS VARCHAR) AS loaded_at, file_name, table_name, "
-            "rows_read, rows_loaded, rows_rejected FROM loads ORDER BY loaded_at DESC LIMIT 200"
-        )
-        reject_rows = store.query_dicts(
-            "SELECT file_name, line, table_name, reason FROM rejects ORDER BY file_name, line "
-            "LIMIT 500"
-        )
-    except Exception:  # a store that has never loaded has no such tables
-        load_rows, reject_rows = [], []
-    return {"loads": load_rows, "rejects": reject_rows}

@@ -151,7 +151,7 @@ def people(request: Request, who: Who) -> dict[str, Any]:
 @api.get("/data/loads")
 def loads(request: Request, who: Who) -> dict[str, Any]:
     """Loads and rejected rows, with reasons."""
-    return actions.loads(services(request), signed_in(who))
+    return views.data_loads(services(request), signed_in(who))
 
 
 @api.get("/admin/users")

@@ -33,7 +33,11 @@ LIVE_CONTRACTS = {
     "mk_substance_misuse": ("mk-substance-misuse", COUNCIL),
 }
 #: Contracts whose commissioner party is the council's; every other one is the ICB's.
-COUNCIL_CONTRACTS = ("ld-prime-provider-worked", "mk-substance-misuse")
+COUNCIL_CONTRACTS = (
+    "ld-prime-provider-worked",
+    "mk-substance-misuse-worked",
+    "mk-substance-misuse",
+)
 
 #: user name, name, organisation, role, delegated limit (finance approvers)
 PEOPLE: tuple[tuple[str, str, str, str, int | None], ...] = (

@@ -16,10 +16,14 @@ import hashlib
 import hmac
 import secrets
 import time
+import warnings
 from typing import Any
 
 import httpx
-from authlib.integrations.httpx_client import OAuth2Client
+
+with warnings.catch_warnings():  # authlib asks for httpx2, which is not released yet
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import OAuth2Client
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer

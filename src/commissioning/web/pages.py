@@ -272,7 +272,7 @@ def people(request: Request, who: Who) -> HTMLResponse:
 def data(request: Request, who: Who) -> HTMLResponse:
     """Loads, rejects and the upload form."""
     return render(
-        request, "data.html", d=actions.loads(services(request), signed_in(who)), result=None
+        request, "data.html", d=views.data_loads(services(request), signed_in(who)), result=None
     )
 
 
@@ -284,7 +284,7 @@ async def upload(request: Request, who: Who, file: Annotated[UploadFile, File()]
     content = await file.read(actions.MAX_UPLOAD_BYTES + 1)
     svc = services(request)
     result = actions.load_upload(svc, person, file.filename or "", content)
-    return render(request, "data.html", d=actions.loads(svc, person), result=result)
+    return render(request, "data.html", d=views.data_loads(svc, person), result=result)
 
 
 # -- administration --------------------------------------------------------------------------

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import csv
 import difflib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from commissioning.access.policy import Principal, may_on_contract
+from commissioning.contracts.schema import Contract
+from commissioning.contracts.stress import run_stress
 from commissioning.operations import disputes, measurements, register, runs
 from commissioning.operations.base import OperationError, closed_periods
 from commissioning.operations.exports import contract_statement
@@ -284,6 +289,7 @@ def _contract_page(svc: Services, who: Principal, access: ContractAccess) -> dic
         ],
         "closed_periods": sorted(f"Y{y}Q{q}" for y, q in closed_periods(ops, contract_id)),
         "periods": _periods(c),
+        "stress": stress(latest.content_hash, c),
         "can": {
             p: access.may(who, p)
             for p in (
@@ -297,6 +303,47 @@ def _contract_page(svc: Services, who: Principal, access: ContractAccess) -> dic
             )
         },
     }
+
+
+STRESS_RUNS = 2_000
+_STRESS: dict[str, dict[str, Any]] = {}
+_STRESS_LOCK = threading.Lock()
+
+
+def stress(content_hash: str, contract: Contract) -> dict[str, Any]:
+    """The Monte Carlo stress test of a registered version (``STRESS_RUNS`` lives, seed 0:
+    the same terms always give the same figures, so each version is simulated once): the
+    chances that matter to each side and, year by year, the commissioner's spend against
+    doing nothing and the provider's margin (medians and 5th to 95th percentiles)."""
+    with _STRESS_LOCK:
+        if content_hash in _STRESS:
+            return _STRESS[content_hash]
+    result = run_stress(contract, n_runs=STRESS_RUNS, seed=0)
+    spend = np.median(result.commissioner_spend_gbp, axis=0)
+    nothing = np.median(result.do_nothing_gbp, axis=0)
+    margin = result.margin_percentiles((5, 50, 95))
+    summary = result.summary()
+    out = {
+        "runs": STRESS_RUNS,
+        "p_loss_beyond_reserve": f"{summary['p_loss_beyond_reserve']:.0%}",
+        "p_cumulative_loss": f"{summary['p_cumulative_loss']:.0%}",
+        "p_commissioner_overspend": f"{summary['p_commissioner_overspend']:.0%}",
+        "reserve": format_gbp(round(summary["reserve_gbp"] * 100)),
+        "years": [
+            {
+                "year": y + 1,
+                "spend": format_gbp(round(float(spend[y])) * 100),
+                "do_nothing": format_gbp(round(float(nothing[y])) * 100),
+                "margin_5": format_gbp(round(float(margin[0, y])) * 100),
+                "margin_50": format_gbp(round(float(margin[1, y])) * 100),
+                "margin_95": format_gbp(round(float(margin[2, y])) * 100),
+            }
+            for y in range(contract.duration_years)
+        ],
+    }
+    with _STRESS_LOCK:
+        _STRESS[content_hash] = out
+    return out
 
 
 def _periods(contract: Any) -> list[str]:
@@ -388,6 +435,16 @@ def _attention(svc: Services, who: Principal) -> list[dict[str, str]]:
                     items.append(
                         _item(f"{len(waiting)} value(s) of {contract_id} to certify", link)
                     )
+            posted = [r for r in runs.runs(svc.ops, contract_id) if r.status == "posted"]
+            if posted and who.role == "provider":
+                for party in sorted(access.held):
+                    items.append(
+                        _item(
+                            f"{posted[-1].period} of {contract_id} is posted: the statement of "
+                            f"{access.party_names.get(party, party)}",
+                            f"{link}/statements/{party}",
+                        )
+                    )
             open_disputes = [
                 d
                 for d in disputes.disputes(svc.ops, contract_id, open_only=True)
@@ -397,6 +454,20 @@ def _attention(svc: Services, who: Principal) -> list[dict[str, str]]:
                 items.append(_item(f"{len(open_disputes)} open dispute(s) on {contract_id}", link))
     if who.may("view_analysis"):
         items += [_item(s["text"], "/analysis") for s in spc_signals(svc, who)]
+    if who.may("manage_data"):
+        try:
+            recent = data_loads(svc, who)["loads"][:10]
+        except Refused:
+            recent = []
+        rejected = [r for r in recent if int(r["rows_rejected"])]
+        for r in rejected:
+            items.append(
+                _item(
+                    f"{r['file_name']}: {int(r['rows_rejected']):,} of {int(r['rows_read']):,} "
+                    "rows rejected",
+                    "/data",
+                )
+            )
     if who.may("manage_users"):
         locked = [u for u in svc.accounts.users(who.org_id) if u["locked_until"]]
         if locked:
@@ -528,3 +599,24 @@ def public_population(svc: Services) -> dict[str, Any] | None:
     small-number gate of :mod:`commissioning.reports.published`)."""
     table = svc.settings.published.get("population")
     return table if isinstance(table, dict) else None
+
+
+def data_loads(svc: Services, who: Principal) -> dict[str, Any]:
+    """The loads into the population's store and the rows rejected, with reasons (the
+    raw rows are not shown: they may hold identifiers)."""
+    require(who, "manage_data")
+    if svc.settings.analytical_store is None or svc.settings.population_org != who.org_id:
+        raise Refused(404, "your organisation has no data store in this workbench")
+    store = svc.ops.store
+    try:
+        load_rows = store.query_dicts(
+            "SELECT CAST(loaded_at AS VARCHAR) AS loaded_at, file_name, table_name, "
+            "rows_read, rows_loaded, rows_rejected FROM loads ORDER BY loaded_at DESC LIMIT 200"
+        )
+        reject_rows = store.query_dicts(
+            "SELECT file_name, line, table_name, reason FROM rejects ORDER BY file_name, line "
+            "LIMIT 500"
+        )
+    except Exception:  # a store that has never loaded has no such tables
+        load_rows, reject_rows = [], []
+    return {"loads": load_rows, "rejects": reject_rows}
