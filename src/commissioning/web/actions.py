@@ -20,7 +20,7 @@ from commissioning.settlement.ledger import LedgerError
 from commissioning.settlement.lines import parse_period
 from commissioning.settlement.money import to_pence
 from commissioning.web.services import Services
-from commissioning.web.views import Refused, contract_access, require
+from commissioning.web.views import Refused, contract_access, require, run_of
 
 RUN_ACTIONS = ("review", "approve", "post")
 _PERMISSION = {"review": "review_run", "approve": "approve_run", "post": "post_run"}
@@ -60,12 +60,7 @@ def run_action(
     access = contract_access(svc, who, contract_id)
     if not access.may(who, _PERMISSION[action]):
         raise Refused(403, f"a {who.role_name.lower()} cannot {action} runs")
-    try:
-        run = runs.get_run(svc.ops, run_id)
-    except OperationError:
-        raise Refused(404, f"no run {run_id} of this contract") from None
-    if run.contract_id != contract_id:
-        raise Refused(404, f"no run {run_id} of this contract")
+    run_of(svc, contract_id, run_id)
     call = {"review": runs.review_run, "approve": runs.approve_run, "post": runs.post_run}[action]
     done: runs.Run = _service(call, svc.ops, run_id, who.display_name)
     return done

@@ -163,14 +163,7 @@ def users(request: Request, who: Who) -> list[dict[str, Any]]:
 
 @api.get("/audit")
 def audit(
-    request: Request,
-    who: Who,
-    user: str = "",
-    category: str = "",
-    since: str = "",
-    until: str = "",
-    text: str = "",
+    request: Request, who: Who, query: Annotated[views.LogQuery, Depends()]
 ) -> list[dict[str, Any]]:
     """Search the organisation's access log."""
-    person = require(signed_in(who), "view_audit")
-    return services(request).accounts.search_log(person.org_id, user, category, since, until, text)
+    return views.access_log(services(request), signed_in(who), query)

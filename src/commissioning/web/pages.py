@@ -321,37 +321,18 @@ def unlock(request: Request, who: Who, user_id: int) -> Response:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit(
-    request: Request,
-    who: Who,
-    user: str = "",
-    category: str = "",
-    since: str = "",
-    until: str = "",
-    text: str = "",
-) -> HTMLResponse:
+def audit(request: Request, who: Who, query: Annotated[views.LogQuery, Depends()]) -> HTMLResponse:
     """Search the access log of the organisation."""
-    person = require(signed_in(who), "view_audit")
-    rows = services(request).accounts.search_log(person.org_id, user, category, since, until, text)
-    query = {"user": user, "category": category, "since": since, "until": until, "text": text}
+    rows = views.access_log(services(request), signed_in(who), query)
     return render(request, "audit.html", rows=rows, query=query)
 
 
 @router.get("/audit/export")
 def audit_export(
-    request: Request,
-    who: Who,
-    user: str = "",
-    category: str = "",
-    since: str = "",
-    until: str = "",
-    text: str = "",
+    request: Request, who: Who, query: Annotated[views.LogQuery, Depends()]
 ) -> Response:
     """The access log search as CSV."""
-    person = require(signed_in(who), "view_audit")
-    rows = services(request).accounts.search_log(
-        person.org_id, user, category, since, until, text, limit=100_000
-    )
+    rows = views.access_log(services(request), signed_in(who), query, limit=100_000)
     return Response(
         log_csv(rows),
         media_type="text/csv",

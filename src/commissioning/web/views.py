@@ -352,16 +352,43 @@ def _periods(contract: Any) -> list[str]:
     return [p.label for p in calendar(contract)]
 
 
-def run_page(svc: Services, who: Principal, contract_id: str, run_id: int) -> dict[str, Any]:
-    """One settlement run, as the person's organisation sees it."""
-    access = contract_access(svc, who, contract_id)
+def run_of(svc: Services, contract_id: str, run_id: int) -> runs.Run:
+    """Run ``run_id`` if it is one of the contract's (else 404)."""
     try:
         run = runs.get_run(svc.ops, run_id)
     except OperationError:
         raise Refused(404, f"no run {run_id} of this contract") from None
     if run.contract_id != contract_id:
         raise Refused(404, f"no run {run_id} of this contract")
-    return {"contract_id": contract_id, **_run(run, access)}
+    return run
+
+
+def run_page(svc: Services, who: Principal, contract_id: str, run_id: int) -> dict[str, Any]:
+    """One settlement run, as the person's organisation sees it."""
+    access = contract_access(svc, who, contract_id)
+    return {"contract_id": contract_id, **_run(run_of(svc, contract_id, run_id), access)}
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """A search of the access log: a person, a kind, dates (YYYY-MM-DD) and a piece of
+    the address or detail; each empty for any."""
+
+    user: str = ""
+    category: str = ""
+    since: str = ""
+    until: str = ""
+    text: str = ""
+
+
+def access_log(
+    svc: Services, who: Principal, query: LogQuery, limit: int = 500
+) -> list[dict[str, Any]]:
+    """The administrator's organisation's access log, newest first."""
+    require(who, "view_audit")
+    return svc.accounts.search_log(
+        who.org_id, query.user, query.category, query.since, query.until, query.text, limit
+    )
 
 
 def statement_page(
