@@ -4,7 +4,7 @@ through :mod:`commissioning.web.actions`) and renders a template. Nothing is com
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -105,15 +105,22 @@ def sign_in_form(request: Request) -> HTMLResponse:
     return response
 
 
-def _set_presign(request: Request, response: Response, token: str) -> None:
+def _cookie(
+    request: Request, response: Response, name: str, value: str, samesite: Literal["lax", "strict"]
+) -> None:
+    """An HttpOnly cookie for the whole site, Secure unless served on this machine only."""
     response.set_cookie(
-        PRESIGN_COOKIE,
-        token,
+        name,
+        value,
         httponly=True,
-        samesite="strict",
+        samesite=samesite,
         secure=request.app.state.services.settings.secure_cookies,
         path="/",
     )
+
+
+def _set_presign(request: Request, response: Response, token: str) -> None:
+    _cookie(request, response, PRESIGN_COOKIE, token, "strict")
 
 
 @router.post("/sign-in", dependencies=[Csrf])
@@ -143,14 +150,7 @@ def sign_in(
 def start_session_response(request: Request, token: str) -> Response:
     """Send the browser home with the new session's cookie."""
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=request.app.state.services.settings.secure_cookies,
-        path="/",
-    )
+    _cookie(request, response, SESSION_COOKIE, token, "lax")
     response.delete_cookie(PRESIGN_COOKIE, path="/")
     return response
 
