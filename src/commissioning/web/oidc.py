@@ -19,6 +19,7 @@ import time
 import warnings
 from typing import Any
 
+import authlib.deprecate  # noqa: F401 - sets its own "always" filter, replaced below
 import httpx
 
 with warnings.catch_warnings():  # authlib asks for httpx2, which is not released yet
