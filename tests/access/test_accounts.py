@@ -17,7 +17,7 @@ from commissioning.access.accounts import (
     log_csv,
     token_hash,
 )
-from commissioning.access.schema import LATEST, migrate
+from commissioning.store.migrate import head, revision_of, upgrade
 from commissioning.store.records import RecordStoreError, open_records
 
 PASSWORD = "correct horse battery"
@@ -139,11 +139,32 @@ def test_a_short_password_is_refused(accounts: Accounts) -> None:
 
 def test_migrations_apply_once_and_a_newer_store_is_refused() -> None:
     store = open_records("duckdb:///:memory:")
-    assert migrate(store) == [LATEST]
-    assert migrate(store) == []
-    store.execute("INSERT INTO schema_migrations VALUES (?, 'from the future', 'x')", [LATEST + 1])
-    with pytest.raises(RecordStoreError, match="newer than this program"):
-        migrate(store)
+    assert revision_of(store) is None
+    assert upgrade(store) is None  # from nothing to the newest revision
+    assert revision_of(store) == head()
+    assert upgrade(store) == head()  # nothing to do
+    tables = {r[0] for r in store.query("SELECT table_name FROM information_schema.tables")}
+    assert {"users", "access_log", "contract_versions", "settlement_runs"} <= tables
+    store.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(RecordStoreError, match="made by a newer version"):
+        upgrade(store)
+
+
+@pytest.mark.postgres
+def test_migrations_run_on_postgresql(postgres_dsn: str) -> None:
+    import uuid
+
+    import psycopg
+
+    name = "m" + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    store = open_records(postgres_dsn.rsplit("/", 1)[0] + "/" + name)
+    assert upgrade(store) is None and revision_of(store) == head()
+    assert upgrade(store) == head()
+    accounts = Accounts(store)
+    accounts.add_organisation("icb", "An ICB", "icb", "setup")
+    assert accounts.organisation("icb") is not None
 
 
 def test_the_access_log_exported_as_csv_cannot_run_as_a_formula(accounts: Accounts) -> None:

@@ -2,8 +2,8 @@
 tokens, which organisation holds which party of a contract, and the access log.
 
 Everything here lives in the record store beside the contract register (DuckDB for one
-user, PostgreSQL for many), created and upgraded by numbered migrations
-(:mod:`commissioning.access.schema`). The rules of who may see and do what are one table,
+user, PostgreSQL for many), created and upgraded by Alembic migrations
+(:mod:`commissioning.store.migrate`). The rules of who may see and do what are one table,
 :data:`commissioning.access.policy.PERMISSIONS`, read by the web workbench on every
 request. See docs/workbench.md.
 """

@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from commissioning.access.policy import ORG_KINDS, ROLES, Principal
-from commissioning.access.schema import migrate
+from commissioning.store.migrate import upgrade
 from commissioning.store.records import RecordStore
 
 MAX_FAILED = 5
@@ -67,7 +67,7 @@ class Accounts:
     def __init__(self, store: RecordStore, clock: Clock = _now) -> None:
         self.store = store
         self.clock = clock
-        migrate(store)
+        upgrade(store)
 
     # -- organisations -----------------------------------------------------------------------
     def add_organisation(

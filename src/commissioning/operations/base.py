@@ -21,121 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from commissioning.settlement.ledger import Ledger, LedgerAnchor
+from commissioning.store.migrate import upgrade
 from commissioning.store.records import RecordStore
 
 LEDGER_TABLE = "settlement_ledger"
 #: The ledger key of the demo on synthetic data only (real ledgers refuse to run without
 #: a key of their own, from COMMISSIONING_LEDGER_KEY or a key file).
 DEMO_LEDGER_KEY = b"commissioning-demo-ledger-key: synthetic data only"
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS contract_versions (
-  content_hash VARCHAR PRIMARY KEY,
-  contract_id VARCHAR NOT NULL,
-  version VARCHAR NOT NULL,
-  effective_from VARCHAR NOT NULL,
-  file_text VARCHAR NOT NULL,
-  file_sha256 VARCHAR NOT NULL,
-  source VARCHAR NOT NULL,
-  registered_by VARCHAR NOT NULL,
-  registered_at VARCHAR NOT NULL,
-  seal VARCHAR,
-  UNIQUE (contract_id, version)
-)""",
-    """CREATE TABLE IF NOT EXISTS contract_signatures (
-  content_hash VARCHAR NOT NULL,
-  party_id VARCHAR NOT NULL,
-  signed_by VARCHAR NOT NULL,
-  signed_at VARCHAR NOT NULL,
-  seal VARCHAR,
-  PRIMARY KEY (content_hash, party_id)
-)""",
-    "CREATE SEQUENCE IF NOT EXISTS contract_event_ids START 1",
-    """CREATE TABLE IF NOT EXISTS contract_events (
-  event_id BIGINT PRIMARY KEY,
-  event_at VARCHAR NOT NULL,
-  actor VARCHAR NOT NULL,
-  contract_id VARCHAR NOT NULL,
-  action VARCHAR NOT NULL,
-  detail VARCHAR NOT NULL,
-  seal VARCHAR
-)""",
-    "CREATE SEQUENCE IF NOT EXISTS measurement_ids START 1",
-    """CREATE TABLE IF NOT EXISTS measurements (
-  measurement_id BIGINT PRIMARY KEY,
-  contract_id VARCHAR NOT NULL,
-  year INTEGER NOT NULL,
-  quarter INTEGER NOT NULL,
-  kind VARCHAR NOT NULL,
-  key VARCHAR NOT NULL,
-  value VARCHAR NOT NULL,
-  basis VARCHAR NOT NULL,
-  source VARCHAR NOT NULL,
-  submitted_by VARCHAR NOT NULL,
-  submitted_at VARCHAR NOT NULL,
-  certified_by VARCHAR,
-  certified_at VARCHAR,
-  status VARCHAR NOT NULL,
-  supersedes BIGINT,
-  seal VARCHAR
-)""",
-    "CREATE SEQUENCE IF NOT EXISTS settlement_run_ids START 1",
-    """CREATE TABLE IF NOT EXISTS settlement_runs (
-  run_id BIGINT PRIMARY KEY,
-  contract_id VARCHAR NOT NULL,
-  year INTEGER NOT NULL,
-  quarter INTEGER NOT NULL,
-  status VARCHAR NOT NULL,
-  lines_json VARCHAR NOT NULL,
-  awaiting_json VARCHAR NOT NULL,
-  inputs_digest VARCHAR NOT NULL,
-  gross_pence BIGINT NOT NULL,
-  prepared_by VARCHAR NOT NULL,
-  prepared_at VARCHAR NOT NULL,
-  reviewed_by VARCHAR,
-  reviewed_at VARCHAR,
-  approved_by VARCHAR,
-  approved_at VARCHAR,
-  posted_by VARCHAR,
-  posted_at VARCHAR,
-  seal VARCHAR
-)""",
-    """CREATE TABLE IF NOT EXISTS period_closures (
-  contract_id VARCHAR NOT NULL,
-  year INTEGER NOT NULL,
-  quarter INTEGER NOT NULL,
-  closed_by VARCHAR NOT NULL,
-  closed_at VARCHAR NOT NULL,
-  seal VARCHAR,
-  PRIMARY KEY (contract_id, year, quarter)
-)""",
-    """CREATE TABLE IF NOT EXISTS approvers (
-  name VARCHAR PRIMARY KEY,
-  role VARCHAR NOT NULL,
-  limit_pence BIGINT NOT NULL,
-  added_by VARCHAR NOT NULL,
-  added_at VARCHAR NOT NULL,
-  seal VARCHAR
-)""",
-    "CREATE SEQUENCE IF NOT EXISTS dispute_ids START 1",
-    """CREATE TABLE IF NOT EXISTS disputes (
-  dispute_id BIGINT PRIMARY KEY,
-  contract_id VARCHAR NOT NULL,
-  line_id VARCHAR NOT NULL,
-  party_id VARCHAR NOT NULL,
-  raised_by VARCHAR NOT NULL,
-  raised_at VARCHAR NOT NULL,
-  amount_pence BIGINT NOT NULL,
-  reason VARCHAR NOT NULL,
-  status VARCHAR NOT NULL,
-  resolved_by VARCHAR,
-  resolved_at VARCHAR,
-  agreed_pence BIGINT,
-  resolution VARCHAR,
-  correction_line_id VARCHAR,
-  seal VARCHAR
-)""",
-)
 
 
 #: Tables whose rows are sealed with the ledger key, with the columns that identify a row.
@@ -254,10 +146,9 @@ class Operations:
 def open_operations(
     store: RecordStore, ledger_key: bytes, anchor: str | Path | None = None
 ) -> Operations:
-    """Create the tables if need be and return the operations context."""
-    with store.transaction():
-        for sql in SCHEMA:
-            store.execute(sql)
+    """Bring the record store's tables up to date (:func:`commissioning.store.migrate.upgrade`)
+    and return the operations context."""
+    upgrade(store)
     ledger = Ledger(
         store, ledger_key, LEDGER_TABLE, LedgerAnchor(anchor) if anchor is not None else None
     )
