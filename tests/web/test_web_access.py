@@ -20,10 +20,27 @@ from web_world import (
     PERSON_ID,
     ROLE_USERS,
     World,
+    build_world,
     csrf_of,
+    fresh_database,
 )
 
+from commissioning.store.records import open_records
 from commissioning.web.app import route_table
+
+
+@pytest.fixture(
+    scope="module", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The matrix runs on both record stores: DuckDB shared by the server, and PostgreSQL
+    with a connection per worker thread."""
+    tmp = tmp_path_factory.mktemp(f"access-{request.param}")
+    if request.param == "duckdb":
+        return build_world(tmp)
+    dsn = fresh_database(request.getfixturevalue("postgres_dsn"))
+    return build_world(tmp, store=open_records(dsn), share=False)
+
 
 ROLES = ("public", *ROLE_USERS)
 EVERYONE = frozenset(ROLES)

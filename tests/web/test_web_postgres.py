@@ -3,28 +3,25 @@ the pages work, and many simultaneous approvals and postings of one run post it 
 
 from __future__ import annotations
 
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from web_world import ICB_CONTRACT, ICB_PROVIDER, build_world, csrf_of, served
+from web_world import (
+    ICB_CONTRACT,
+    ICB_PROVIDER,
+    build_world,
+    csrf_of,
+    fresh_database,
+    served,
+)
 
 from commissioning.operations import runs
 from commissioning.store.records import open_records
 from commissioning.web.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.postgres
-
-
-def _fresh_database(postgres_dsn: str) -> str:
-    import psycopg
-
-    name = "w" + uuid.uuid4().hex[:12]
-    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    return postgres_dsn.rsplit("/", 1)[0] + "/" + name
 
 
 def _signed_in(url: str, username: str) -> tuple[httpx.Client, str]:
@@ -41,7 +38,7 @@ def _signed_in(url: str, username: str) -> tuple[httpx.Client, str]:
 def test_simultaneous_approvals_and_postings_post_a_run_once(
     postgres_dsn: str, tmp_path: Path
 ) -> None:
-    dsn = _fresh_database(postgres_dsn)
+    dsn = fresh_database(postgres_dsn)
     world = build_world(tmp_path, store=open_records(dsn), share=False)
     with served(world.app) as url:
         manager, _ = _signed_in(url, "cat.manager")

@@ -165,3 +165,15 @@ def served(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def fresh_database(postgres_dsn: str) -> str:
+    """A new, empty database on the test session's PostgreSQL server; its address."""
+    import uuid
+
+    import psycopg
+
+    name = "w" + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return postgres_dsn.rsplit("/", 1)[0] + "/" + name

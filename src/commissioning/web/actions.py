@@ -153,7 +153,6 @@ def load_upload(svc: Services, who: Principal, filename: str, content: bytes) ->
         or settings.uploads is None
         or settings.pseudonymisation_key is None
         or settings.population_org != who.org_id
-        or svc.ops.store.dialect != "duckdb"
     ):
         raise Refused(404, "your organisation has no data store in this workbench")
     name = Path(filename.replace("\\", "/")).name
@@ -168,19 +167,14 @@ def load_upload(svc: Services, who: Principal, filename: str, content: bytes) ->
     if len(content) > MAX_UPLOAD_BYTES:
         raise Refused(400, "the file is larger than 200 MB — load it with 'commissioning load'")
     from commissioning.data.load import LoadError, Source, load_files
-    from commissioning.store.duckdb_store import ensure_tables
 
     settings.uploads.mkdir(parents=True, exist_ok=True)
     kept = settings.uploads / f"{secrets.token_hex(8)}-{name}"
     kept.write_bytes(content)
     table = name.split(".")[0]
-    store = svc.ops.store
     try:
-        with store._lock:  # the analytical store shares the record store's connection
-            ensure_tables(store.conn)
-            reports = load_files(
-                store.conn, [Source(kept, table)], settings.pseudonymisation_key, None
-            )
+        with svc.analytical() as con:
+            reports = load_files(con, [Source(kept, table)], settings.pseudonymisation_key, None)
     except LoadError as exc:
         kept.unlink(missing_ok=True)  # nothing was loaded from it
         raise Refused(400, str(exc).replace(kept.name, name)) from None

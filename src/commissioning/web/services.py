@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -72,6 +73,7 @@ class Services:
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._analytical_lock = threading.Lock()
         if store is None and not settings.records.startswith(("postgresql://", "postgres://")):
             self._shared = open_records(settings.records)
         self.accounts  # noqa: B018 - create the tables at start, not on the first request
@@ -104,6 +106,30 @@ class Services:
                 accounts = Accounts(self._store())
             self._local.accounts = accounts
         return accounts
+
+    @contextmanager
+    def analytical(self) -> Iterator[Any]:
+        """A DuckDB connection to the analytical store (with its tables), used by one
+        request at a time: the record store's own connection when both are the same file,
+        else a connection opened for the request."""
+        from commissioning.store.duckdb_store import connect, ensure_tables
+
+        path = self.settings.analytical_store
+        if path is None:
+            raise LookupError("no analytical store")
+        store = self.ops.store
+        same = store.dialect == "duckdb" and store.address.removeprefix("duckdb://") == str(path)
+        if same:
+            with store._lock:
+                ensure_tables(store.conn)
+                yield store.conn
+            return
+        with self._analytical_lock:
+            con = connect(path)
+            try:
+                yield con
+            finally:
+                con.close()
 
     def records_version(self) -> tuple[Any, ...]:
         """What changes whenever anything a page shows changes: every service records an

@@ -634,16 +634,20 @@ def data_loads(svc: Services, who: Principal) -> dict[str, Any]:
     require(who, "manage_data")
     if svc.settings.analytical_store is None or svc.settings.population_org != who.org_id:
         raise Refused(404, "your organisation has no data store in this workbench")
-    store = svc.ops.store
-    try:
-        load_rows = store.query_dicts(
+    with svc.analytical() as con:
+        loads = con.execute(
             "SELECT CAST(loaded_at AS VARCHAR) AS loaded_at, file_name, table_name, "
             "rows_read, rows_loaded, rows_rejected FROM loads ORDER BY loaded_at DESC LIMIT 200"
         )
-        reject_rows = store.query_dicts(
+        load_rows = [
+            dict(zip([d[0] for d in loads.description], r, strict=True)) for r in loads.fetchall()
+        ]
+        rejects = con.execute(
             "SELECT file_name, line, table_name, reason FROM rejects ORDER BY file_name, line "
             "LIMIT 500"
         )
-    except Exception:  # a store that has never loaded has no such tables
-        load_rows, reject_rows = [], []
+        reject_rows = [
+            dict(zip([d[0] for d in rejects.description], r, strict=True))
+            for r in rejects.fetchall()
+        ]
     return {"loads": load_rows, "rejects": reject_rows}
