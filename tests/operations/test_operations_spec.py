@@ -158,6 +158,8 @@ def test_a_missing_value_stays_uncertified_and_pays_nothing_yet() -> None:
     runs.close_period(ops, "home-first", 1, 1, "Cat Manager")
     with pytest.raises(OperationError, match="Y1Q1 is closed"):
         runs.draft_run(ops, "home-first", 1, 1, "Cat Manager")
+    with pytest.raises(OperationError, match="Y1Q1 is closed already"):
+        runs.close_period(ops, "home-first", 1, 1, "Cat Manager")
 
 
 def test_a_value_is_submitted_only_after_its_period_ends() -> None:

@@ -59,6 +59,8 @@ class Case:
     other: dict[str, str] | None = None
     body: dict[str, Any] | None = None
     shared: bool = False
+    #: A body for one role in particular (e.g. the party it signs for).
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _contract(own: str, other: str, **extra: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -130,6 +132,42 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/contracts/{contract_id}/disputes"): Case(frozenset({"provider"}), *C, body=DISPUTE),
     ("POST", "/api/v1/contracts/{contract_id}/disputes"): Case(
         frozenset({"provider"}), *C, body=DISPUTE_API
+    ),
+    ("POST", "/contracts/{contract_id}/disputes/{dispute_id}/resolve"): Case(
+        frozenset({"finance_approver"}),
+        {**C[0], "dispute_id": "1"},
+        {**C[1], "dispute_id": "2"},
+        body={"agreed": "-1", "resolution": "x"},
+    ),
+    ("POST", "/api/v1/contracts/{contract_id}/disputes/{dispute_id}/resolve"): Case(
+        frozenset({"finance_approver"}),
+        {**C[0], "dispute_id": "1"},
+        {**C[1], "dispute_id": "2"},
+        body={"agreed_gbp": "-1", "resolution": "x"},
+    ),
+    ("POST", "/contracts/{contract_id}/versions"): Case(frozenset({"contract_manager"}), *C),
+    ("POST", "/api/v1/contracts/{contract_id}/versions"): Case(
+        frozenset({"contract_manager"}), *C, body={"text": "not a contract"}
+    ),
+    ("POST", "/contracts/{contract_id}/versions/{version}/sign"): Case(
+        frozenset({"contract_manager", "provider"}),
+        {**C[0], "version": "1.0"},
+        {**C[1], "version": "1.0"},
+        body={"party_id": "place-ccg"},
+        bodies={"provider": {"party_id": ICB_PROVIDER}},
+    ),
+    ("POST", "/api/v1/contracts/{contract_id}/versions/{version}/sign"): Case(
+        frozenset({"contract_manager", "provider"}),
+        {**C[0], "version": "1.0"},
+        {**C[1], "version": "1.0"},
+        body={"party_id": "place-ccg"},
+        bodies={"provider": {"party_id": ICB_PROVIDER}},
+    ),
+    ("POST", "/contracts/{contract_id}/periods/{period}/close"): Case(
+        frozenset({"finance_approver"}), {**C[0], "period": "Y1Q1"}, {**C[1], "period": "Y1Q1"}
+    ),
+    ("POST", "/api/v1/contracts/{contract_id}/periods/{period}/close"): Case(
+        frozenset({"finance_approver"}), {**C[0], "period": "Y1Q1"}, {**C[1], "period": "Y1Q1"}
     ),
     ("GET", "/analysis"): Case(frozenset({"analyst"}), shared=True),
     ("GET", "/api/v1/analysis/reports"): Case(frozenset({"analyst"}), shared=True),
@@ -214,7 +252,7 @@ def _request(
         return client.get(path, follow_redirects=False)
     body = {
         k: (_provider_line(world) if v == "PLACEHOLDER_LINE" else v)
-        for k, v in (case.body or {}).items()
+        for k, v in case.bodies.get(role, case.body or {}).items()
     }
     case = Case(case.allowed, case.own, case.other, body, case.shared)
     headers = {}
@@ -227,6 +265,13 @@ def _request(
             path,
             data={"csrf_token": csrf or ""},
             files={"file": ("places.csv", b"place_code,place_name\n", "text/csv")},
+            follow_redirects=False,
+        )
+    if template.endswith("/versions"):
+        return client.post(
+            path,
+            data={"csrf_token": csrf or ""},
+            files={"file": ("v2.toml", b"not a contract", "text/plain")},
             follow_redirects=False,
         )
     return client.post(

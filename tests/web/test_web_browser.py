@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from web_world import ICB_CONTRACT, ICB_PROVIDER, World, build_world, served
 
+from commissioning.operations import disputes
 from commissioning.web.demo import DEMO_PASSWORD
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install '.[browser]'")
@@ -163,6 +164,25 @@ def test_each_role_does_its_job(site: tuple[World, str], browser: object) -> Non
     assert "The dispute was raised" in provider.page.content()
     assert "The falls service was closed for two weeks." in provider.page.content()
     provider.look("contract-disputed")
+
+    # The finance approver resolves it (£500 of the £1,000 agreed) and closes the quarter.
+    (dispute,) = disputes.disputes(world.ops, ICB_CONTRACT)
+    line = world.ops.ledger.get(dispute.line_id)
+    assert line is not None
+    agreed = world.ops.ledger.net_of_line(line) - 50_000
+    approver.open(contract)
+    approver.page.get_by_label("The line should net to (£)").fill(f"{agreed / 100:.2f}")
+    approver.page.get_by_label("Resolution").fill("Half the closure was agreed notice.")
+    approver.page.get_by_role("button", name=f"Resolve dispute {dispute.dispute_id}").click()
+    assert "The dispute was resolved" in approver.page.content()
+    approver.page.get_by_role("button", name="Close Y1Q1").click()
+    assert "The period was closed" in approver.page.content()
+    approver.look("contract-resolved-closed")
+    corrections = [
+        ln for ln in world.ops.ledger.lines(contract_id=ICB_CONTRACT) if ln.corrects == line.line_id
+    ]
+    assert sum(ln.amount_pence for ln in corrections) == 50_000
+    assert world.ops.ledger.verify().ok
 
     # The others' pages: analysis, data, users and the access log.
     analyst = Person(browser, url, "analyst")

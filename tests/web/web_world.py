@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from commissioning.access.accounts import Accounts
-from commissioning.operations import measurements, runs
+from commissioning.operations import disputes, measurements, runs
 from commissioning.operations.base import DEMO_LEDGER_KEY, Operations, open_operations
 from commissioning.store.records import RecordStore, open_records
 from commissioning.web.app import create_app
@@ -87,6 +87,12 @@ def _settle(ops: Operations, contract_id: str, certifier: str, team: tuple[str, 
     runs.approve_run(ops, run.run_id, approver)
     runs.post_run(ops, run.run_id, approver)
     runs.draft_run(ops, contract_id, 1, 2, drafter)
+    provider_line = next(
+        ln for ln in ops.ledger.lines(contract_id=contract_id) if ln.payee != ln.payer
+    )
+    disputes.raise_dispute(
+        ops, provider_line.line_id, provider_line.payee, 100, "test world", certifier
+    )
 
 
 def write_reports(folder: Path) -> None:

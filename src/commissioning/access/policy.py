@@ -44,6 +44,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "post_run": frozenset({"finance_approver"}),
     "certify_value": frozenset({"provider", "contract_manager"}),
     "raise_dispute": frozenset({"provider", "contract_manager", "finance_approver"}),
+    "resolve_dispute": frozenset({"finance_approver"}),
+    "register_version": frozenset({"contract_manager"}),
+    "sign_version": frozenset({"contract_manager", "provider"}),
+    "close_period": frozenset({"finance_approver"}),
     "view_analysis": frozenset({"analyst"}),
     "view_people": frozenset({"analyst"}),
     "manage_data": frozenset({"data_manager"}),
@@ -53,7 +57,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 #: Permissions that act for the commissioner of a contract (the organisation must hold a
 #: commissioner party); the others act for whichever party the organisation holds.
-COMMISSIONER_ACTIONS = frozenset({"draft_run", "review_run", "approve_run", "post_run"})
+COMMISSIONER_ACTIONS = frozenset(
+    {
+        "draft_run",
+        "review_run",
+        "approve_run",
+        "post_run",
+        "resolve_dispute",
+        "register_version",
+        "close_period",
+    }
+)
 
 
 @dataclass(frozen=True)

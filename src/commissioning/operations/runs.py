@@ -538,6 +538,8 @@ def close_period(ops: Operations, contract_id: str, year: int, quarter: int, act
         if not versions:
             raise OperationError(f"{contract_id} has no signed version")
         when = period(versions[0].contract, year, quarter)
+        if (year, quarter) in closed_periods(ops, contract_id):
+            raise OperationError(f"{when.label} is closed already")
         if (year, quarter) not in _posted_periods(ops, contract_id):
             raise OperationError(f"{when.label} is not settled — post a run before closing it")
         for pending in _pending(ops, contract_id, year, quarter):

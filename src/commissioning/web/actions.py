@@ -14,7 +14,8 @@ from typing import Any
 
 from commissioning.access.accounts import AccessError
 from commissioning.access.policy import Principal
-from commissioning.operations import disputes, measurements, runs
+from commissioning.contracts.load import ContractError, loads_contract
+from commissioning.operations import disputes, measurements, register, runs
 from commissioning.operations.base import OperationError
 from commissioning.settlement.ledger import LedgerError
 from commissioning.settlement.lines import parse_period
@@ -110,6 +111,89 @@ def raise_dispute(
         disputes.raise_dispute, svc.ops, line_id, party_id, pence, reason, who.display_name
     )
     return dispute
+
+
+def resolve_dispute(
+    svc: Services,
+    who: Principal,
+    contract_id: str,
+    dispute_id: int,
+    agreed_gbp: str,
+    resolution: str,
+) -> disputes.Dispute:
+    """The commissioner's finance approver resolves a dispute: what the line should net
+    to, and why (any difference is posted as a correction)."""
+    access = contract_access(svc, who, contract_id)
+    if not access.may(who, "resolve_dispute"):
+        raise Refused(403, "only the commissioner's finance approver resolves disputes")
+    try:
+        found = disputes.get_dispute(svc.ops, dispute_id)
+    except OperationError:
+        raise Refused(404, f"no dispute {dispute_id} of this contract") from None
+    if found.contract_id != contract_id:
+        raise Refused(404, f"no dispute {dispute_id} of this contract")
+    pence = _pence(agreed_gbp)
+    done: disputes.Dispute = _service(
+        disputes.resolve_dispute, svc.ops, dispute_id, pence, resolution, who.display_name
+    )
+    return done
+
+
+def register_variation(
+    svc: Services, who: Principal, contract_id: str, text: str, filename: str
+) -> register.Version:
+    """The commissioner's contract manager registers a new version of the contract (a
+    variation): checked, stored as written, to be signed by every party."""
+    access = contract_access(svc, who, contract_id)
+    if not access.may(who, "register_version"):
+        raise Refused(403, "only the commissioner's contract manager registers versions")
+    try:
+        named = loads_contract(text, "upload").id
+    except ContractError as exc:
+        raise Refused(400, str(exc)) from None
+    if named != contract_id:
+        raise Refused(400, "the file is a different contract — upload a version of this one")
+    source = f"uploaded by {who.display_name}: {Path(filename).name[:100]}"
+    version: register.Version = _service(
+        register.register_version, svc.ops, text, source, who.display_name
+    )
+    return version
+
+
+def sign_version(
+    svc: Services, who: Principal, contract_id: str, version: str, party_id: str
+) -> register.Version:
+    """Sign a version for a party the organisation holds (a commissioner party by its
+    contract manager, a provider party by the provider)."""
+    access = contract_access(svc, who, contract_id)
+    if not access.may(who, "sign_version") or party_id not in access.held:
+        raise Refused(403, "you can sign only for a party your organisation holds")
+    commissioner = access.party_roles.get(party_id) == "commissioner"
+    if commissioner != (who.role == "contract_manager"):
+        raise Refused(403, "the commissioner's contract manager or the provider signs for it")
+    signed: register.Version = _service(
+        register.sign, svc.ops, contract_id, version, party_id, who.display_name
+    )
+    return signed
+
+
+def close_period(svc: Services, who: Principal, contract_id: str, period: str) -> None:
+    """The commissioner's finance approver closes a settled period (its values lock)."""
+    access = contract_access(svc, who, contract_id)
+    if not access.may(who, "close_period"):
+        raise Refused(403, "only the commissioner's finance approver closes periods")
+    try:
+        year, quarter = parse_period(period.strip())
+    except ValueError as exc:
+        raise Refused(400, str(exc)) from None
+    _service(runs.close_period, svc.ops, contract_id, year, quarter, who.display_name)
+
+
+def _pence(amount_gbp: str) -> int:
+    try:
+        return int(to_pence(amount_gbp.replace(",", "").replace("£", "").strip()))
+    except ArithmeticError:
+        raise Refused(400, "the amount is not a number of pounds — write it like 1234.56") from None
 
 
 def add_user(

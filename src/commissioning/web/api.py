@@ -132,6 +132,55 @@ def dispute(request: Request, who: Who, contract_id: str, body: NewDispute) -> d
     return {"dispute_id": d.dispute_id, "status": d.status, "amount_pence": d.amount_pence}
 
 
+class Resolution(BaseModel):
+    agreed_gbp: str = Field(max_length=30, examples=["1234.56"])
+    resolution: str = Field(max_length=2000)
+
+
+class NewVersion(BaseModel):
+    text: str = Field(max_length=1024 * 1024, description="The contract file (TOML)")
+
+
+class Signature(BaseModel):
+    party_id: str = Field(max_length=100)
+
+
+@api.post("/contracts/{contract_id}/disputes/{dispute_id}/resolve", dependencies=[Csrf])
+def resolve(
+    request: Request, who: Who, contract_id: str, dispute_id: int, body: Resolution
+) -> dict[str, Any]:
+    """Resolve a dispute (any correction is posted)."""
+    d = actions.resolve_dispute(
+        services(request), signed_in(who), contract_id, dispute_id, body.agreed_gbp, body.resolution
+    )
+    return {"dispute_id": d.dispute_id, "status": d.status, "agreed_pence": d.agreed_pence}
+
+
+@api.post("/contracts/{contract_id}/versions", dependencies=[Csrf], status_code=201)
+def register_version(
+    request: Request, who: Who, contract_id: str, body: NewVersion
+) -> dict[str, Any]:
+    """Register a new version (a variation) of the contract."""
+    v = actions.register_variation(services(request), signed_in(who), contract_id, body.text, "api")
+    return {"version": v.contract.version, "content_hash": v.content_hash}
+
+
+@api.post("/contracts/{contract_id}/versions/{version}/sign", dependencies=[Csrf])
+def sign(
+    request: Request, who: Who, contract_id: str, version: str, body: Signature
+) -> dict[str, Any]:
+    """Sign a version for a party."""
+    v = actions.sign_version(services(request), signed_in(who), contract_id, version, body.party_id)
+    return {"version": v.contract.version, "unsigned": v.unsigned_parties}
+
+
+@api.post("/contracts/{contract_id}/periods/{period}/close", dependencies=[Csrf])
+def close(request: Request, who: Who, contract_id: str, period: str) -> dict[str, str]:
+    """Close a settled period."""
+    actions.close_period(services(request), signed_in(who), contract_id, period)
+    return {"closed": period}
+
+
 @api.get("/analysis/reports")
 def analysis_reports(request: Request, who: Who) -> dict[str, Any]:
     """The population's analyses and its indicators' variation icons."""

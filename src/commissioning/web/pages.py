@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from commissioning.access.accounts import SignInError, log_csv
 from commissioning.access.policy import ROLES, Principal
@@ -24,6 +25,7 @@ from commissioning.web.auth import (
 from commissioning.web.views import Refused, require
 
 router = APIRouter()
+MAX_CONTRACT_BYTES = 1024 * 1024
 Who = Annotated[Principal | None, Depends(principal)]
 Csrf = Depends(check_csrf)
 #: Messages shown after an action (only these: nothing from the request is echoed).
@@ -35,6 +37,10 @@ DONE = {
     "certified": "The value was certified.",
     "disputed": "The dispute was raised; the amount is held until it is resolved.",
     "user_added": "The user was added.",
+    "registered": "The new version was registered. Every party signs it next.",
+    "signed": "The version was signed.",
+    "resolved": "The dispute was resolved; any correction was posted to the ledger.",
+    "closed": "The period was closed: its values and runs are locked.",
     "unlocked": "The account was unlocked.",
 }
 
@@ -239,6 +245,66 @@ def dispute(
         services(request), signed_in(who), contract_id, line_id, party_id, amount, reason
     )
     return _back(contract_id, "disputed")
+
+
+@router.post("/contracts/{contract_id}/disputes/{dispute_id}/resolve", dependencies=[Csrf])
+def resolve(
+    request: Request,
+    who: Who,
+    contract_id: str,
+    dispute_id: int,
+    agreed: Annotated[str, Form(max_length=30)],
+    resolution: Annotated[str, Form(max_length=2000)],
+) -> Response:
+    """Resolve a dispute."""
+    actions.resolve_dispute(
+        services(request), signed_in(who), contract_id, dispute_id, agreed, resolution
+    )
+    return _back(contract_id, "resolved")
+
+
+@router.post("/contracts/{contract_id}/versions", dependencies=[Csrf])
+async def register_version(
+    request: Request, who: Who, contract_id: str, file: Annotated[UploadFile, File()]
+) -> Response:
+    """Register a new version (a variation) from a contract file."""
+    person = signed_in(who)
+    content = await file.read(MAX_CONTRACT_BYTES + 1)
+    if len(content) > MAX_CONTRACT_BYTES:
+        raise Refused(400, "a contract file is at most 1 MB")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "the contract file is not UTF-8 text") from None
+    await run_in_threadpool(
+        actions.register_variation,
+        services(request),
+        person,
+        contract_id,
+        text,
+        file.filename or "contract.toml",
+    )
+    return _back(contract_id, "registered")
+
+
+@router.post("/contracts/{contract_id}/versions/{version}/sign", dependencies=[Csrf])
+def sign(
+    request: Request,
+    who: Who,
+    contract_id: str,
+    version: str,
+    party_id: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Sign a version for a party."""
+    actions.sign_version(services(request), signed_in(who), contract_id, version, party_id)
+    return _back(contract_id, "signed")
+
+
+@router.post("/contracts/{contract_id}/periods/{period}/close", dependencies=[Csrf])
+def close(request: Request, who: Who, contract_id: str, period: str) -> Response:
+    """Close a settled period."""
+    actions.close_period(services(request), signed_in(who), contract_id, period)
+    return _back(contract_id, "closed")
 
 
 # -- analysis --------------------------------------------------------------------------------

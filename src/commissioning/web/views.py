@@ -24,7 +24,7 @@ from commissioning.contracts.stress import run_stress
 from commissioning.operations import disputes, measurements, register, runs
 from commissioning.operations.base import OperationError, closed_periods
 from commissioning.operations.exports import contract_statement
-from commissioning.settlement.lines import SettlementLine
+from commissioning.settlement.lines import SettlementLine, period_label
 from commissioning.settlement.money import format_gbp
 from commissioning.web.services import Services
 
@@ -217,6 +217,7 @@ def _contract_page(svc: Services, who: Principal, access: ContractAccess) -> dic
             )
         )
     held = disputes.held_by_line(ops, contract_id)
+    closed = closed_periods(ops, contract_id)
     return {
         "contract_id": contract_id,
         "title": c.title,
@@ -262,6 +263,14 @@ def _contract_page(svc: Services, who: Principal, access: ContractAccess) -> dic
                 "registered_at": v.registered_at,
                 "signatures": {p: list(s) for p, s in v.signatures.items()},
                 "unsigned": v.unsigned_parties,
+                "you_can_sign": [
+                    party
+                    for party in v.unsigned_parties
+                    if party in access.held
+                    and access.may(who, "sign_version")
+                    and (access.party_roles.get(party) == "commissioner")
+                    == (who.role == "contract_manager")
+                ],
             }
             for v in all_versions
         ],
@@ -287,7 +296,14 @@ def _contract_page(svc: Services, who: Principal, access: ContractAccess) -> dic
             for ln in ops.ledger.lines(contract_id=contract_id)
             if access.sees_line(ln)
         ],
-        "closed_periods": sorted(f"Y{y}Q{q}" for y, q in closed_periods(ops, contract_id)),
+        "closed_periods": sorted(period_label(y, q) for y, q in closed),
+        "closable": sorted(
+            {
+                r.period
+                for r in runs.runs(ops, contract_id)
+                if r.status == "posted" and (r.year, r.quarter) not in closed
+            }
+        ),
         "periods": _periods(c),
         "stress": stress(latest.content_hash, c),
         "can": {
@@ -300,6 +316,9 @@ def _contract_page(svc: Services, who: Principal, access: ContractAccess) -> dic
                 "certify_value",
                 "raise_dispute",
                 "view_statement",
+                "resolve_dispute",
+                "register_version",
+                "close_period",
             )
         },
     }
