@@ -194,6 +194,18 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/admin/users/{user_id}/unlock"): Case(
         frozenset({"admin"}), {"user_id": "1"}, {"user_id": "PLACEHOLDER_COUNCIL_USER"}
     ),
+    ("POST", "/admin/users/{user_id}/active"): Case(
+        frozenset({"admin"}),
+        {"user_id": "PLACEHOLDER_SELF"},  # switching oneself off is refused (409)
+        {"user_id": "PLACEHOLDER_COUNCIL_USER"},
+        body={"active": "no"},
+    ),
+    ("POST", "/admin/users/{user_id}/tokens"): Case(
+        frozenset({"admin"}),
+        {"user_id": "1"},
+        {"user_id": "PLACEHOLDER_COUNCIL_USER"},
+        body={"name": "matrix"},
+    ),
     ("GET", "/audit"): Case(frozenset({"admin"}), shared=True),
     ("GET", "/audit/export"): Case(frozenset({"admin"}), shared=True),
     ("GET", "/api/v1/audit"): Case(frozenset({"admin"}), shared=True),
@@ -226,10 +238,14 @@ def _path(template: str, params: dict[str, str]) -> str:
     return path
 
 
-def _council_user(world: World) -> str:
-    row = world.store.one("SELECT user_id FROM users WHERE username = 'col.council'")
+def _user_id(world: World, username: str) -> str:
+    row = world.store.one("SELECT user_id FROM users WHERE username = ?", [username])
     assert row is not None
     return str(row[0])
+
+
+def _council_user(world: World) -> str:
+    return _user_id(world, "col.council")
 
 
 def _provider_line(world: World) -> str:
@@ -242,7 +258,13 @@ def _request(
 ) -> Any:
     params = case.own if own else (case.other or case.own)
     params = {
-        k: (_council_user(world) if v == "PLACEHOLDER_COUNCIL_USER" else v)
+        k: (
+            _council_user(world)
+            if v == "PLACEHOLDER_COUNCIL_USER"
+            else _user_id(world, ROLE_USERS.get(role, "ada.admin"))
+            if v == "PLACEHOLDER_SELF"
+            else v
+        )
         for k, v in params.items()
     }
     if method == "MOUNT":

@@ -352,3 +352,40 @@ def test_no_address_carries_a_person(world: World) -> None:
     assert log, "the person-level view was not logged"
     paths = [r["path"] for r in admin.get("/api/v1/audit").json()]
     assert not any(PSEUDONYM.search(p) for p in paths)
+
+
+def test_switching_an_account_off_ends_its_session_and_tokens_at_once(tmp_path: Path) -> None:
+    from web_world import build_world
+
+    world = build_world(tmp_path)
+    admin = world.client("ada.admin")
+    manager = world.client("cat.manager")
+    assert manager.get("/api/v1/me").status_code == 200
+    users = admin.get("/api/v1/admin/users").json()
+    cat = next(u for u in users if u["username"] == "cat.manager")
+    ada = next(u for u in users if u["username"] == "ada.admin")
+    page = admin.get("/admin/users")
+    issued = admin.post(
+        f"/admin/users/{cat['user_id']}/tokens",
+        data={"name": "contract system", "csrf_token": csrf_of(page.text)},
+    )
+    token = re.search(r"<code>(cmt_[^<]+)</code>", issued.text)
+    assert token is not None
+    system = TestClient(world.app)
+    bearer = {"Authorization": f"Bearer {token.group(1)}"}
+    assert system.get("/api/v1/me", headers=bearer).json()["username"] == "cat.manager"
+    assert admin.get("/admin/users").text.count(token.group(1)) == 0  # shown once only
+    csrf = csrf_of(admin.get("/admin/users").text)
+    own = admin.post(
+        f"/admin/users/{ada['user_id']}/active", data={"active": "no", "csrf_token": csrf}
+    )
+    assert own.status_code == 409
+    off = admin.post(
+        f"/admin/users/{cat['user_id']}/active",
+        data={"active": "no", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert off.status_code == 303
+    assert manager.get("/api/v1/me").status_code == 401
+    assert system.get("/api/v1/me", headers=bearer).status_code == 401
+    assert sign_in(TestClient(world.app), "cat.manager", DEMO_PASSWORD) == 401

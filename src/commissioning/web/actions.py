@@ -218,12 +218,36 @@ def add_user(
     return added
 
 
-def unlock_user(svc: Services, who: Principal, user_id: int) -> None:
-    """An administrator lifts a lock-out in their own organisation."""
+def _own_user(svc: Services, who: Principal, user_id: int) -> None:
     require(who, "manage_users")
     if svc.accounts.user_org(user_id) != who.org_id:
         raise Refused(404, f"no user {user_id} in your organisation")
+
+
+def unlock_user(svc: Services, who: Principal, user_id: int) -> None:
+    """An administrator lifts a lock-out in their own organisation."""
+    _own_user(svc, who, user_id)
     svc.accounts.unlock(user_id)
+
+
+def switch_user(svc: Services, who: Principal, user_id: int, active: bool) -> None:
+    """An administrator switches an account of their organisation off (its sessions and
+    tokens end at once) or on again; never their own."""
+    _own_user(svc, who, user_id)
+    if user_id == who.user_id:
+        raise Refused(409, "you cannot switch off your own account — ask another administrator")
+    svc.accounts.set_active(user_id, active)
+
+
+def issue_token(svc: Services, who: Principal, user_id: int, name: str) -> str:
+    """An administrator issues a token for a system to act as a person of their
+    organisation; it is shown once and only its hash is kept."""
+    _own_user(svc, who, user_id)
+    if not name.strip():
+        raise Refused(400, "say what the token is for, e.g. 'finance system'")
+    if svc.accounts.principal(user_id) is None:
+        raise Refused(409, "the account is switched off")
+    return svc.accounts.issue_token(user_id, name.strip())
 
 
 def load_upload(svc: Services, who: Principal, filename: str, content: bytes) -> dict[str, Any]:

@@ -42,6 +42,8 @@ DONE = {
     "resolved": "The dispute was resolved; any correction was posted to the ledger.",
     "closed": "The period was closed: its values and runs are locked.",
     "unlocked": "The account was unlocked.",
+    "switched_off": "The account was switched off; its sessions and tokens have ended.",
+    "switched_on": "The account was switched on again.",
 }
 
 
@@ -359,7 +361,7 @@ def users(request: Request, who: Who) -> HTMLResponse:
     """The people of the administrator's organisation."""
     person = require(signed_in(who), "manage_users")
     rows = services(request).accounts.users(person.org_id)
-    return render(request, "users.html", users=rows, roles=ROLES)
+    return render(request, "users.html", users=rows, roles=ROLES, token=None)
 
 
 @router.post("/admin/users", dependencies=[Csrf])
@@ -384,6 +386,29 @@ def unlock(request: Request, who: Who, user_id: int) -> Response:
     """Lift a lock-out."""
     actions.unlock_user(services(request), signed_in(who), user_id)
     return RedirectResponse("/admin/users?done=unlocked", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/active", dependencies=[Csrf])
+def switch(
+    request: Request, who: Who, user_id: int, active: Annotated[str, Form(max_length=5)]
+) -> Response:
+    """Switch an account off or on."""
+    on = active == "yes"
+    actions.switch_user(services(request), signed_in(who), user_id, on)
+    return RedirectResponse(
+        f"/admin/users?done={'switched_on' if on else 'switched_off'}", status_code=303
+    )
+
+
+@router.post("/admin/users/{user_id}/tokens", dependencies=[Csrf], response_class=HTMLResponse)
+def token(
+    request: Request, who: Who, user_id: int, name: Annotated[str, Form(max_length=100)]
+) -> HTMLResponse:
+    """Issue a system token (shown once, on this page only)."""
+    person = signed_in(who)
+    issued = actions.issue_token(services(request), person, user_id, name)
+    rows = services(request).accounts.users(person.org_id)
+    return render(request, "users.html", users=rows, roles=ROLES, token=issued)
 
 
 @router.get("/audit", response_class=HTMLResponse)
