@@ -126,10 +126,13 @@ def test_overlapping_file_rejects_rows_already_in_the_store(
     _load_population(con, small_population)
     part = pq.read_table(small_population / "activity.parquet").slice(0, 50)
     pq.write_table(part, tmp_path / "activity.parquet")
-    (report,) = load_files(con, [Source(tmp_path / "activity.parquet", "activity")], DEMO_KEY)
-    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (50, 0, 50)
-    reasons = {r[0] for r in con.execute("SELECT reason FROM rejects").fetchall()}
-    assert reasons == {"already in the store (same activity_id)"}
+    before = table_counts(con)
+    with pytest.raises(LoadError) as refused:
+        load_files(con, [Source(tmp_path / "activity.parquet", "activity")], DEMO_KEY)
+    # Every row was a duplicate: nothing is loaded and the reason is named.
+    assert "50 of 50 rows (100%) failed their checks — no row loaded" in str(refused.value)
+    assert "already in the store (same activity_id) (50)" in str(refused.value)
+    assert table_counts(con) == before
 
 
 def test_a_failure_part_way_leaves_the_store_unchanged(

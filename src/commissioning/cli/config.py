@@ -46,6 +46,17 @@ class LedgerSettings(BaseModel):
     )
 
 
+class LoadSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_reject_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A file with more than this share of its rows failing their checks is not "
+        "loaded (nor is one with no good row); the load exits with an error",
+    )
+
+
 class PublicationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     suppression_threshold: int = Field(
@@ -85,6 +96,7 @@ class Settings(BaseModel):
     store: StoreSettings = StoreSettings()
     pseudonymisation: PseudonymisationSettings = PseudonymisationSettings()
     ledger: LedgerSettings = LedgerSettings()
+    load: LoadSettings = LoadSettings()
     publication: PublicationSettings = PublicationSettings()
     web: WebSettingsFile = WebSettingsFile()
     output_folder: Path = Field(Path("out"), description="Where reports are written")

@@ -206,7 +206,13 @@ def load(
         else:
             sources.append(Source(f, "activity", rows=read_hes(f, source), source_format=source))
     con = connect(store or settings.store.path)
-    reports = load_files(con, sources, key, on_progress=progress_printer())
+    reports = load_files(
+        con,
+        sources,
+        key,
+        on_progress=progress_printer(),
+        max_reject_share=settings.load.max_reject_share,
+    )
     summary = RichTable(title="Load")
     for col in ("file", "table", "read", "loaded", "rejected", ""):
         summary.add_column(col)

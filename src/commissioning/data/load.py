@@ -18,15 +18,19 @@ changes nothing.  Every file's report satisfies read = loaded + rejected.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -107,18 +111,84 @@ def read_as_text(path: Path) -> pa.Table:
             cols.append(col if pa.types.is_string(col.type) else pc.cast(col, pa.string()))
         return pa.table(cols, names=table.column_names)
     if suffix.endswith(".csv") or suffix.endswith(".csv.gz"):
-        try:
-            header = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16))
-        except pa.ArrowInvalid as exc:
-            raise LoadError(f"{path.name}: not a readable CSV file ({exc})") from exc
-        types = {name: pa.string() for name in header.column_names}
+        return _read_csv_as_text(path)
+    raise LoadError(f"{path.name}: unknown file type; give a .csv or .parquet file")
+
+
+#: Runs of digits as long as an identifier (an NHS number has ten): never echoed.
+_IDENTIFIER_LIKE = re.compile(r"\d{6,}")
+
+
+def _clean(message: str) -> str:
+    """An error from a file reader, cut to its first line with no identifier in it."""
+    first = message.strip().splitlines()[0] if message.strip() else "unreadable"
+    return _IDENTIFIER_LIKE.sub("…", first)[:300]
+
+
+def _read_csv_as_text(path: Path) -> pa.Table:
+    """A CSV file with every column as text. A row with too many or too few fields, a
+    duplicate column name or text that is not UTF-8 stops the load with the line (never
+    the row's values: they may hold identifiers)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as f:
+            header = next(csv.reader(f), None)
+    except UnicodeDecodeError:
+        raise LoadError(f"{path.name}, line 1: the header is not UTF-8 text") from None
+    except (OSError, csv.Error) as exc:
+        raise LoadError(f"{path.name}: not a readable CSV file ({_clean(str(exc))})") from None
+    if not header:
+        raise LoadError(f"{path.name}: the file is empty — it needs a header line")
+    duplicates = sorted({c for c in header if header.count(c) > 1})
+    if duplicates:
+        raise LoadError(
+            f"{path.name}, line 1: the column(s) {', '.join(duplicates)} appear more than once "
+            "in the header"
+        )
+    bad: list[tuple[int | None, int, int]] = []
+
+    def invalid(row: pacsv.InvalidRow) -> str:
+        bad.append((row.number, row.expected_columns, row.actual_columns))
+        return "error"
+
+    try:
         return pacsv.read_csv(
             path,
             convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=True, null_values=[""]
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                null_values=[""],
             ),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid),
+            read_options=pacsv.ReadOptions(block_size=1 << 22),
         )
-    raise LoadError(f"{path.name}: unknown file type; give a .csv or .parquet file")
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        if bad:
+            number, expected, actual = bad[0]
+            number = number or _first_ragged_line(path, opener, expected)
+            where = f", line {number}" if number is not None else ""
+            raise LoadError(
+                f"{path.name}{where}: the row has {actual} field(s) where the header has "
+                f"{expected} — fix the row (a stray comma or quote?) and load the file again; "
+                "nothing was loaded"
+            ) from None
+        text = str(exc)
+        if "UTF8" in text or "UTF-8" in text:
+            raise LoadError(
+                f"{path.name}: some text is not UTF-8 ({_clean(text)}) — save the file as "
+                "UTF-8 and load it again; nothing was loaded"
+            ) from None
+        raise LoadError(f"{path.name}: not a readable CSV file ({_clean(text)})") from None
+
+
+def _first_ragged_line(path: Path, opener: Any, fields: int) -> int | None:
+    """The line of the first row whose field count differs from the header's."""
+    with opener(path, "rt", encoding="utf-8", newline="", errors="replace") as f:
+        reader = csv.reader(f)
+        for row in reader:
+            if len(row) != fields:
+                return reader.line_num
+    return None
 
 
 def file_sha256(path: Path) -> str:
@@ -302,8 +372,11 @@ def load_files(
     sources: Sequence[Source],
     key: bytes,
     on_progress: Progress | None = None,
+    max_reject_share: float = 1.0,
 ) -> list[FileReport]:
-    """Load files atomically: all of them, or (on any error) none of them."""
+    """Load files atomically: all of them, or (on any error) none of them. A file whose
+    rows all fail their checks, or more than ``max_reject_share`` of them, fails the whole
+    load, with the commonest reasons (never the rows)."""
     say = on_progress or (lambda _m: None)
     _check_key(con, key)
     order = {name: i for i, name in enumerate(TABLES)}
@@ -316,13 +389,36 @@ def load_files(
                 "INSERT INTO store_info VALUES ('key_fingerprint', ?)", [key_fingerprint(key)]
             )
         for src in sources:
-            reports.append(_load_one(con, src, key, say))
+            report = _load_one(con, src, key, say)
+            _check_share(con, report, max_reject_share)
+            reports.append(report)
         _failpoint("before_commit")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return reports
+
+
+def _check_share(con: duckdb.DuckDBPyConnection, report: FileReport, limit: float) -> None:
+    if report.already_loaded or report.rows_read == 0:
+        return
+    share = report.rows_rejected / report.rows_read
+    if report.rows_loaded > 0 and share <= limit:
+        return
+    reasons = con.execute(
+        "SELECT reason, count(*) FROM rejects WHERE load_id = (SELECT load_id FROM loads "
+        "WHERE file_name = ? AND table_name = ? ORDER BY loaded_at DESC LIMIT 1) "
+        "GROUP BY reason ORDER BY 2 DESC, 1 LIMIT 3",
+        [report.file_name, report.table],
+    ).fetchall()
+    top = "; ".join(f"{reason} ({n:,})" for reason, n in reasons)
+    allowed = "no row loaded" if report.rows_loaded == 0 else f"more than {limit:.0%} allowed"
+    raise LoadError(
+        f"{report.file_name}: {report.rows_rejected:,} of {report.rows_read:,} rows "
+        f"({share:.0%}) failed their checks — {allowed}; nothing was loaded. Commonest "
+        f"reasons: {top}. Fix the file (or raise load.max_reject_share) and load it again."
+    )
 
 
 def _check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
