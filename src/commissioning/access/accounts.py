@@ -9,7 +9,6 @@ locked for :data:`LOCK_MINUTES` minutes; the message never says whether the name
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import re
@@ -22,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from commissioning.access.policy import ORG_KINDS, ROLES, Principal
+from commissioning.core.csvsafe import SafeWriter
 from commissioning.store.migrate import upgrade
 from commissioning.store.records import RecordStore
 
@@ -455,17 +455,11 @@ def log_csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     columns = ["log_id", "at", "username", "org_id", "role", "method", "path", "category"]
     columns += ["status", "detail"]
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(columns)
     for r in rows:
-        writer.writerow([_cell(r[c]) for c in columns])
+        writer.writerow([r[c] for c in columns])
     return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _check_password(password: str) -> str:

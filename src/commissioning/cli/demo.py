@@ -7,7 +7,6 @@ folder with an index page.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import duckdb
 import ibis.expr.types as ir
 import pandas as pd
 
+from commissioning.core.csvsafe import SafeWriter, write_csv
 from commissioning.data.load import Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
 from commissioning.data.queries import activity_rates_by_place
@@ -59,7 +59,7 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
 
     say("4/8 activity and spend by place")
     rates = activity_rates_by_place(store_tables, year_list).execute()
-    rates.to_csv(out_dir / "activity_by_place.csv", index=False)
+    write_csv(rates, out_dir / "activity_by_place.csv")
 
     reports_written = _stage_reports(con, store_tables, out_dir, year_list, say)
 
@@ -223,7 +223,7 @@ def _rates_block(df: pd.DataFrame) -> TableBlock:
 
 def _write_calibration_csv(path: Path, rows: list[CalibrationRow]) -> None:
     with path.open("w", newline="") as f:
-        w = csv.writer(f)
+        w = SafeWriter(f)
         w.writerow(
             ["key", "figure", "generated", "target", "lower", "upper", "unit", "met", "source"]
         )

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
 import io
@@ -26,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from commissioning.core.csvsafe import SafeWriter
 from commissioning.operations.base import SEALED, OperationError, Operations, seal_of
 from commissioning.operations.disputes import disputes, held_by_line
 from commissioning.operations.register import versions
@@ -87,7 +87,7 @@ def payment_file(ops: Operations, contract_id: str) -> str:
         cell[0] += sign * int(entry["amount_pence"])
         cell[1] += sign * held.get(str(entry["line_id"]), 0)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeWriter(buffer)
     writer.writerow(
         [
             "reference",

@@ -28,6 +28,7 @@ from commissioning.benchmarking.peers import (
     place_profiles,
     similar_places,
 )
+from commissioning.core.csvsafe import write_csv
 from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.library import Library, default_library
 from commissioning.indicators.stats import FunnelPlot
@@ -206,7 +207,7 @@ def write_benchmark_report(
 
     profiles = place_profiles(tables, years)
     similar = similar_places(profiles, home, n=peers)
-    similar.to_csv(out_dir / "peers.csv", index=False)
+    write_csv(similar, out_dir / "peers.csv")
     home_row = profiles[profiles["place_code"] == home]
     peer_rows = [
         [r["place_name"], str(r["rank"]), f"{r['distance']:.2f}", *[fmt(r[f]) for f in FEATURES]]
@@ -251,10 +252,11 @@ def write_benchmark_report(
         comparisons.append(pc.table.assign(home_place=home))
         opps.append(opp)
         sections.append(_comparison_section(pc, opp))
-    pd.concat([published(c) for c in comparisons], ignore_index=True).to_csv(
-        out_dir / "comparison.csv", index=False
+    write_csv(
+        pd.concat([published(c) for c in comparisons], ignore_index=True),
+        out_dir / "comparison.csv",
     )
-    pd.concat(opps, ignore_index=True).to_csv(out_dir / "opportunity.csv", index=False)
+    write_csv(pd.concat(opps, ignore_index=True), out_dir / "opportunity.csv")
 
     variation = []
     for ind_id in practice_indicators:
@@ -312,8 +314,9 @@ def write_benchmark_report(
             )
         )
     if variation:
-        pd.concat([published(v) for v in variation], ignore_index=True).to_csv(
-            out_dir / "practice_variation.csv", index=False
+        write_csv(
+            pd.concat([published(v) for v in variation], ignore_index=True),
+            out_dir / "practice_variation.csv",
         )
     first, last = min(years), max(years)
     return write_page(

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from commissioning.benchmarking.compare import spc_chart
+from commissioning.core.csvsafe import write_csv
 from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.compute import compute_all
 from commissioning.indicators.library import Indicator, Library, default_library
@@ -171,9 +172,7 @@ def write_indicators_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     allp = compute_all(tables, "place_code", years, library=lib)
-    published(allp).rename(columns={"group": "place_code"}).to_csv(
-        out_dir / "indicators.csv", index=False
-    )
+    write_csv(published(allp).rename(columns={"group": "place_code"}), out_dir / "indicators.csv")
 
     sections = []
     for tier in (1, 2, 3):
@@ -278,9 +277,12 @@ def write_indicators_report(
             figures=figures,
         )
     )
-    pd.DataFrame(
-        spc_rows, columns=["indicator_id", "title", "variation_icon", "variation", "quarters"]
-    ).to_csv(out_dir / "spc.csv", index=False)
+    write_csv(
+        pd.DataFrame(
+            spc_rows, columns=["indicator_id", "title", "variation_icon", "variation", "quarters"]
+        ),
+        out_dir / "spc.csv",
+    )
     first, last = min(years), max(years)
     return write_page(
         out_dir / "indicators.html",

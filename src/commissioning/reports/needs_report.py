@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from commissioning.core.csvsafe import write_csv
 from commissioning.core.suppression import suppress_small_counts
 from commissioning.population import needs as N
 from commissioning.population import programme_budget as PB
@@ -448,7 +449,7 @@ def write_needs_report(
         csvs["risk_calibration"] = a.risk.model.deciles
         csvs["who_would_gain_most"] = a.risk.gain
     for name, frame in csvs.items():
-        frame.to_csv(out_dir / f"{name}.csv", index=False)
+        write_csv(frame, out_dir / f"{name}.csv")
     span = f"{a.years[0]} to {a.years[-1]}" if len(a.years) > 1 else str(a.years[0])
     return write_page(
         out_dir / "needs.html",

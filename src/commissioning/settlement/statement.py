@@ -9,12 +9,12 @@ the indicator values and events that earned it.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 
 from jinja2 import Environment, select_autoescape
 
+from commissioning.core.csvsafe import SafeWriter
 from commissioning.settlement.ledger import Ledger, LedgerCheck
 from commissioning.settlement.lines import (
     LAST_PERIOD_INDEX,
@@ -116,7 +116,7 @@ def statement_csv(statement: Statement) -> str:
     """The statement as CSV text: one row per line, pounds signed from the party's view,
     then a total row."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeWriter(buffer)
     writer.writerow(_CSV_HEADER)
     for row in statement.rows:
         ln = row.line
