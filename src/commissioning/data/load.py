@@ -437,6 +437,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         )
     table = TABLES[src.table]
     sha = file_sha256(src.path)
+    expected_rows = _check_manifest(src.path, sha) if src.rows is None else None
     previous = con.execute(
         "SELECT rows_read, rows_loaded, rows_rejected FROM loads "
         "WHERE file_sha256 = ? AND table_name = ?",
@@ -448,6 +449,11 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         return FileReport(src.path.name, table.name, read, loaded, rejected, already_loaded=True)
     say(f"{src.path.name}: reading")
     raw = src.rows if src.rows is not None else read_as_text(src.path)
+    if expected_rows is not None and raw.num_rows != expected_rows:
+        raise LoadError(
+            f"{src.path.name}: {raw.num_rows:,} rows, but manifest.json says {expected_rows:,} "
+            "— the file is not the one the manifest describes; write it again"
+        )
     say(f"{src.path.name}: pseudonymising and checking {raw.num_rows:,} rows")
     staged = _prepare(raw, table, key, src.path.name)
     del raw
@@ -502,6 +508,32 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
     )
     say(f"{src.path.name}: read {read:,}, loaded {loaded:,}, rejected {read - loaded:,}")
     return FileReport(src.path.name, table.name, read, loaded, read - loaded)
+
+
+def _check_manifest(path: Path, sha: str) -> int | None:
+    """If a ``manifest.json`` beside the file lists it, the file must be the one it lists
+    (its SHA-256); returns the rows it promises, else None."""
+    manifest = path.parent / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        raise LoadError(
+            f"{manifest}: not a readable manifest — remove it or write it again"
+        ) from None
+    entry = next(
+        (f for f in files.values() if isinstance(f, dict) and f.get("file") == path.name), None
+    )
+    if entry is None:
+        return None
+    if entry.get("sha256") != sha:
+        raise LoadError(
+            f"{path.name}: its contents differ from what manifest.json records (cut short or "
+            "changed since it was written) — write the files again; nothing was loaded"
+        )
+    rows = entry.get("rows")
+    return int(rows) if isinstance(rows, int) else None
 
 
 def _failpoint(name: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -284,24 +286,51 @@ def write(
     params: P.SyntheticParameters,
     file_format: FileFormat = "parquet",
 ) -> dict[str, object]:
-    """Write each table to ``folder/<table>.<format>`` and a ``manifest.json``."""
+    """Write each table to ``folder/<table>.<format>`` and a ``manifest.json`` (each
+    file's rows and SHA-256), atomically: every file is written under a temporary name and
+    renamed into place, the old manifest is removed first and the new one written last.
+    A write that is killed leaves no file cut short under a table's name and no manifest
+    vouching for a mix; the loader checks files against the manifest beside them."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").unlink(missing_ok=True)
     files = {}
     for name, table in tables.items():
         path = folder / f"{name}.{file_format}"
-        if file_format == "parquet":
-            pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
-        else:
-            pacsv.write_csv(table, path)
-        files[name] = {
-            "file": path.name,
-            "rows": table.num_rows,
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        }
+        partial = folder / f".{path.name}.partial"
+        try:
+            if file_format == "parquet":
+                pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000)
+            else:
+                pacsv.write_csv(table, partial)
+            _failpoint(f"synth_written:{name}")
+            files[name] = {
+                "file": path.name,
+                "rows": table.num_rows,
+                "sha256": hashlib.sha256(partial.read_bytes()).hexdigest(),
+            }
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
     manifest = {
         "generator": "commissioning synthetic population",
         "parameters": json.loads(params.model_dump_json()),
         "files": files,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    partial = folder / ".manifest.json.partial"
+    partial.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(partial, folder / "manifest.json")
     return manifest
+
+
+def _failpoint(name: str) -> None:
+    """Fault injection for the kill tests: ``COMMISSIONING_FAILPOINT=name`` raises there,
+    ``name@seconds`` pauses there (for a test to kill the process). Unset in normal use."""
+    setting = os.environ.get("COMMISSIONING_FAILPOINT", "")
+    point, _, pause = setting.partition("@")
+    if point != name:
+        return
+    if pause:
+        print(f"failpoint {name}: pausing", flush=True)
+        time.sleep(float(pause))
+        return
+    raise RuntimeError(f"failpoint {name}")
