@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from commissioning.data.pseudonymise import DEMO_KEY
+from commissioning.data.pseudonymise import DEMO_KEY, key_problem
 
 CONFIG_FILE = "commissioning.toml"
 
@@ -125,14 +125,30 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def _secret(env: str, key_file: Path | None) -> str | None:
-    """A secret from the environment variable ``env``, else the first line of ``key_file``."""
+    """A secret from the environment variable ``env``, else the first line of ``key_file``;
+    a weak one is refused with the reason (never the secret)."""
     value = os.environ.get(env)
+    where = env
     if not value and key_file is not None:
+        where = str(key_file)
         try:
             value = key_file.read_text().splitlines()[0]
         except (OSError, IndexError):
             value = None
-    return value if value and len(value) >= 16 else None
+    if not value:
+        return None
+    problem = key_problem(value)
+    if problem is not None:
+        raise ConfigError(
+            f"the key in {where} is too weak: {problem}. Use a long random secret, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    if value.encode() == DEMO_KEY:
+        raise ConfigError(
+            f"the key in {where} is the published demo key — use a secret of your own "
+            "(the demo key is for synthetic data, with --demo)"
+        )
+    return value
 
 
 def pseudonymisation_key(settings: Settings, demo: bool) -> bytes:

@@ -46,7 +46,13 @@ from commissioning.core.schema import (
     Table,
     allowed_codes,
 )
-from commissioning.data.pseudonymise import key_fingerprint, nhs_number_valid, pseudonymise
+from commissioning.data.pseudonymise import (
+    DEMO_KEY,
+    key_fingerprint,
+    key_matches,
+    nhs_number_valid,
+    pseudonymise,
+)
 from commissioning.store.duckdb_store import get_info
 
 Progress = Callable[[str], None]
@@ -199,6 +205,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+DEMO_KEY_REASON = (
+    "nhs_number is not a synthetic number: the demo key is for synthetic data only (set a "
+    "key of your own)"
+)
+
+
 def _prepare(raw: pa.Table, table: Table, key: bytes, file_name: str) -> pa.Table:
     """Check the columns, number the lines, pseudonymise the NHS number."""
     wanted = [("nhs_number" if c == "person_id" else c) for c in table.column_names]
@@ -215,6 +227,10 @@ def _prepare(raw: pa.Table, table: Table, key: bytes, file_name: str) -> pa.Tabl
         # Hash each distinct number once: encode, pseudonymise the dictionary, take.
         encoded = pc.dictionary_encode(cols.pop("nhs_number").combine_chunks())
         distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+        real = pa.array(
+            [v is not None and not str(v).strip().startswith("9") for v in distinct], pa.bool_()
+        )
+        demo_real = real.take(encoded.indices) if key == DEMO_KEY else None
         pseudonyms = pa.array(pseudonymise(distinct, key), pa.string())
         valid = pa.array(nhs_number_valid(distinct))
         cols["person_id"] = pseudonyms.take(encoded.indices)
@@ -222,11 +238,20 @@ def _prepare(raw: pa.Table, table: Table, key: bytes, file_name: str) -> pa.Tabl
         del encoded, distinct
     else:
         cols["_nhs_invalid"] = pa.array([False] * n)
+        demo_real = None
     # An adapter may set aside rows it cannot map, saying why (ADAPTER_REASON).
     if ADAPTER_REASON in raw.column_names:
-        cols[ADAPTER_REASON] = raw[ADAPTER_REASON]
+        reason = raw[ADAPTER_REASON].combine_chunks()
     else:
-        cols[ADAPTER_REASON] = pa.nulls(n, pa.string())
+        reason = pa.nulls(n, pa.string())
+    if demo_real is not None:
+        # The demo key is published: it may pseudonymise synthetic numbers (9...) only.
+        reason = pc.if_else(
+            pc.and_(demo_real, pc.is_null(reason)),
+            pa.scalar(DEMO_KEY_REASON),
+            reason,
+        )
+    cols[ADAPTER_REASON] = reason
     return pa.table(cols)
 
 
@@ -423,7 +448,7 @@ def _check_share(con: duckdb.DuckDBPyConnection, report: FileReport, limit: floa
 
 def _check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     stored = get_info(con, "key_fingerprint")
-    if stored is not None and stored != key_fingerprint(key):
+    if stored is not None and not key_matches(key, stored):
         raise LoadError(
             "this store was built with a different pseudonymisation key; the same person "
             "would get a different pseudonym. Use the store's own key, or a new store."

@@ -5,7 +5,10 @@ bits: for 70 million people the chance of any collision is about 2 in a billion)
 Without the key the pseudonym cannot be reversed or recomputed from a guessed
 number; with the same key the same person always gets the same pseudonym, so
 extracts from different sources link.  The key lives outside the store; the
-store keeps only a fingerprint of it (:func:`key_fingerprint`).
+store keeps only a salted scrypt check of it (:func:`key_fingerprint`), so a copy of the
+store does not let anyone test guesses at the key cheaply. Whoever holds the key can
+recompute the pseudonym of any NHS number, so the key is kept like a password: see
+docs/loading.md, "Key custody and rotation".
 
 The NHS number check digit is the modulus 11 algorithm of the NHS Data
 Dictionary ("NHS NUMBER"): weights 10 down to 2 on the first nine digits,
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 
 import numpy as np
 import numpy.typing as npt
@@ -69,5 +73,45 @@ def pseudonymise(values: npt.ArrayLike, key: bytes) -> list[str | None]:
 
 
 def key_fingerprint(key: bytes) -> str:
-    """A fingerprint that identifies a key without revealing it."""
-    return hmac.new(key, b"commissioning key fingerprint", hashlib.sha256).hexdigest()[:16]
+    """A check that a later load uses the same key, costly to guess against: scrypt
+    (RFC 7914; n=2**14, r=8, p=1) of the key with a random salt, as ``scrypt$salt$hash``.
+    Each guess at the key costs a guesser about as much as one load's check."""
+    salt = os.urandom(16)
+    return "scrypt$" + salt.hex() + "$" + _scrypt(key, salt)
+
+
+def _scrypt(key: bytes, salt: bytes) -> str:
+    return hashlib.scrypt(key, salt=salt, n=2**14, r=8, p=1, dklen=32).hex()
+
+
+def key_matches(key: bytes, stored: str) -> bool:
+    """Does ``key`` match a stored check (this form, or the earlier unsalted HMAC)?"""
+    if stored.startswith("scrypt$"):
+        _, salt, digest = stored.split("$")
+        return hmac.compare_digest(_scrypt(key, bytes.fromhex(salt)), digest)
+    legacy = hmac.new(key, b"commissioning key fingerprint", hashlib.sha256).hexdigest()[:16]
+    return hmac.compare_digest(legacy, stored)
+
+
+#: Secrets that look long enough but are guessable.
+_WEAK_WORDS = ("password", "passw0rd", "qwerty", "123456", "letmein", "changeme")
+
+
+def key_problem(value: str) -> str | None:
+    """Why a secret is too weak to be a key, or None. At least 16 characters, not only
+    spaces, at least 8 different characters, about 64 bits by a crude estimate (length
+    times log2 of the distinct characters), and no common password in it."""
+    import math
+
+    if len(value) < 16:
+        return "it is shorter than 16 characters"
+    if not value.strip():
+        return "it is only spaces"
+    distinct = len(set(value))
+    if distinct < 8:
+        return f"it uses only {distinct} different characters"
+    if any(word in value.lower() for word in _WEAK_WORDS):
+        return "it contains a common password"
+    if len(value) * math.log2(distinct) < 64:
+        return "it is too predictable (make it longer, or random)"
+    return None
