@@ -22,9 +22,7 @@ import csv
 import gzip
 import hashlib
 import json
-import os
 import re
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from commissioning.core.failpoint import failpoint
 from commissioning.core.schema import (
     DUCKDB_TYPES,
     ICD10_PATTERN,
@@ -417,7 +416,7 @@ def load_files(
             report = _load_one(con, src, key, say)
             _check_share(con, report, max_reject_share)
             reports.append(report)
-        _failpoint("before_commit")
+        failpoint("before_commit")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -499,7 +498,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM validated "
         "WHERE _reason = '' ORDER BY _line"
     )
-    _failpoint(f"after_insert:{table.name}")
+    failpoint(f"after_insert:{table.name}")
     bad_cols = [c for c in staged.column_names if not c.startswith("_")]
     con.register("staging_bad", staged.select(["_line", *bad_cols]))
     try:
@@ -559,25 +558,6 @@ def _check_manifest(path: Path, sha: str) -> int | None:
         )
     rows = entry.get("rows")
     return int(rows) if isinstance(rows, int) else None
-
-
-def _failpoint(name: str) -> None:
-    """Fault injection for the atomicity tests: ``COMMISSIONING_FAILPOINT=name[:pause]``.
-
-    With a pause the load sleeps there (inside the transaction) so a test can kill the
-    process; without one it raises.  Unset in normal use.
-    """
-    setting = os.environ.get("COMMISSIONING_FAILPOINT")
-    if not setting:
-        return
-    point, _, pause = setting.partition("@")
-    if point != name:
-        return
-    if pause:
-        print(f"failpoint {name}: pausing", flush=True)
-        time.sleep(float(pause))
-        return
-    raise RuntimeError(f"failpoint {name}")
 
 
 def rejects_summary(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple[str, ...]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -23,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from commissioning.core.failpoint import failpoint
 from commissioning.core.schema import PLACE_OF_DEATH_CODES, POINTS_OF_DELIVERY, TABLES
 from commissioning.synthetic import parameters as P
 from commissioning.synthetic.model import fitted_model
@@ -302,7 +302,7 @@ def write(
                 pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000)
             else:
                 pacsv.write_csv(table, partial)
-            _failpoint(f"synth_written:{name}")
+            failpoint(f"synth_written:{name}")
             files[name] = {
                 "file": path.name,
                 "rows": table.num_rows,
@@ -320,17 +320,3 @@ def write(
     partial.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(partial, folder / "manifest.json")
     return manifest
-
-
-def _failpoint(name: str) -> None:
-    """Fault injection for the kill tests: ``COMMISSIONING_FAILPOINT=name`` raises there,
-    ``name@seconds`` pauses there (for a test to kill the process). Unset in normal use."""
-    setting = os.environ.get("COMMISSIONING_FAILPOINT", "")
-    point, _, pause = setting.partition("@")
-    if point != name:
-        return
-    if pause:
-        print(f"failpoint {name}: pausing", flush=True)
-        time.sleep(float(pause))
-        return
-    raise RuntimeError(f"failpoint {name}")
