@@ -113,6 +113,63 @@ def suppress(
     return out
 
 
+#: Prevalence figures computed from the count of cases (hidden with it).
+PREVALENCE_DERIVED = [
+    "crude_pct",
+    "crude_lower_pct",
+    "crude_upper_pct",
+    "dsr_pct",
+    "dsr_lower_pct",
+    "dsr_upper_pct",
+]
+#: Counts of a segment, and the figures computed from them.
+SEGMENT_COUNTS = ["people", "deaths", "emergency_admissions", "bed_days"]
+
+
+def _numeric_except(frame: pd.DataFrame, keep: Sequence[str]) -> list[str]:
+    return [c for c in frame.columns if c not in keep and pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def suppress_segments(frame: pd.DataFrame, threshold: int = 8) -> pd.DataFrame:
+    """Segments with their counts suppressed and every other figure of a hidden row
+    (spend, shares, rates, changes) blanked with them."""
+    counts = [c for c in SEGMENT_COUNTS if c in frame.columns]
+    return suppress(frame, counts, _numeric_except(frame, [*counts, "year", "order"]), threshold)
+
+
+def suppress_rates(frame: pd.DataFrame, threshold: int = 8) -> pd.DataFrame:
+    """Activity rates by group: each ``*_per_1000`` rate is a count of events over the
+    group's population, so a rate from 1 to ``threshold - 1`` events (rate × population /
+    1,000) is hidden, with the per-head spend of the same setting and the row's total
+    spend (which would give it back by subtraction); a group of fewer than ``threshold``
+    people is hidden whole."""
+    out = frame.copy()
+    population = out["population"].astype(float)
+    numeric = _numeric_except(out, ["year"])
+    small_group = (population > 0) & (population < threshold)
+    row_hidden = small_group.copy()
+    for rate in [c for c in out.columns if c.endswith("_per_1000")]:
+        events = (out[rate].astype(float) * population / 1000).round()
+        hide = (events > 0) & (events < threshold)
+        out.loc[hide, rate] = np.nan
+        head = rate.removesuffix("_per_1000") + "_per_head_gbp"
+        if head in out.columns:
+            out.loc[hide, head] = np.nan
+        row_hidden |= hide
+    for total in ("spend_gbp", "spend_per_head_gbp"):
+        if total in out.columns:
+            out.loc[row_hidden, total] = np.nan
+    for c in numeric:
+        out.loc[small_group, c] = np.nan
+    return out
+
+
+def suppress_spend(frame: pd.DataFrame, threshold: int = 8) -> pd.DataFrame:
+    """Spend by a grouping with its count of events: a small count is hidden with the spend
+    and share it gives."""
+    return suppress(frame, ["events"], _numeric_except(frame, ["events", "year"]), threshold)
+
+
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "suppressed"
@@ -229,22 +286,10 @@ def _bar(frame: pd.DataFrame, x: str, title: str) -> go.Figure:
 def _sections(a: NeedsAnalysis, threshold: int) -> list[Section]:
     latest = a.years[-1]
     pyr = suppress(a.pyramid, ["people"], ["share"], threshold)
-    prev = suppress(
-        a.prevalence,
-        ["cases"],
-        [
-            "crude_pct",
-            "crude_lower_pct",
-            "crude_upper_pct",
-            "dsr_pct",
-            "dsr_lower_pct",
-            "dsr_upper_pct",
-        ],
-        threshold,
-    )
+    prev = suppress(a.prevalence, ["cases"], PREVALENCE_DERIVED, threshold)
     seg = a.segments[a.segments.year == latest].copy()
     seg["order"] = seg.segment.map({s: i for i, s in enumerate(segment_order())})
-    seg = suppress(seg.sort_values("order"), ["people", "deaths"], ["spend_gbp"], threshold)
+    seg = suppress_segments(seg.sort_values("order"), threshold)
     sections = [
         Section(
             f"Population, {latest}",
@@ -427,19 +472,19 @@ def write_needs_report(
     t = suppression_threshold
     a.person_year.to_parquet(out_dir / "person_year.parquet", index=False)
     csvs = {
-        "prevalence": suppress(a.prevalence, ["cases"], ["crude_pct", "dsr_pct"], t),
+        "prevalence": suppress(a.prevalence, ["cases"], PREVALENCE_DERIVED, t),
         "prevalence_by_deprivation": suppress(
-            a.prevalence_by_deprivation, ["cases"], ["crude_pct", "dsr_pct"], t
+            a.prevalence_by_deprivation, ["cases"], PREVALENCE_DERIVED, t
         ),
-        "activity_by_place": a.activity_by_place,
-        "activity_by_practice": a.activity_by_practice,
-        "activity_by_deprivation": a.activity_by_deprivation,
-        "activity_by_segment": a.activity_by_segment,
-        "segments": suppress(a.segments, ["people", "deaths"], ["spend_gbp"], t),
-        "spend_by_programme": a.spend_by_programme,
-        "spend_by_setting": a.spend_by_setting,
-        "spend_by_provider": a.spend_by_provider,
-        "spend_by_segment": a.spend_by_segment,
+        "activity_by_place": suppress_rates(a.activity_by_place, t),
+        "activity_by_practice": suppress_rates(a.activity_by_practice, t),
+        "activity_by_deprivation": suppress_rates(a.activity_by_deprivation, t),
+        "activity_by_segment": suppress_rates(a.activity_by_segment, t),
+        "segments": suppress_segments(a.segments, t),
+        "spend_by_programme": suppress_spend(a.spend_by_programme, t),
+        "spend_by_setting": suppress_spend(a.spend_by_setting, t),
+        "spend_by_provider": suppress_spend(a.spend_by_provider, t),
+        "spend_by_segment": suppress_spend(a.spend_by_segment, t),
         "spend_per_weighted_head": a.weighted_spend_by_place,
         "cost_concentration": a.concentration,
     }
