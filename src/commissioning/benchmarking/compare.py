@@ -155,11 +155,18 @@ def opportunity(
     positive means fewer events (or, for higher-is-better, more good outcomes) are
     possible; a negative value means the home place already does better. Caveat: the
     best five are partly there by chance; the overdispersed funnel is the fairer view.
+
+    Peers whose count is suppressed (too small to publish) are left out of both means:
+    their values are not published, and a published mean that included them would give
+    them back (n times the mean less the visible values). A home place whose own count is
+    suppressed gets no figures.
     """
     ind = comparison.indicator
     t = comparison.table
     home = t[t["is_home"]].iloc[0]
-    peers = t[~t["is_home"] & t["value"].notna()]
+    hidden = t["suppressed"].astype(bool) if "suppressed" in t.columns else False
+    peers = t[~t["is_home"] & t["value"].notna() & ~hidden]
+    home_hidden = bool(home.get("suppressed", False))
     ascending = ind.polarity != "higher_is_better"
     best_peers = peers.sort_values("value", ascending=ascending).head(best)
     rows = []
@@ -167,7 +174,7 @@ def opportunity(
         (f"Mean of the best {len(best_peers)} peers", best_peers["value"].mean()),
         ("Mean of all peers", peers["value"].mean()),
     ):
-        value = float(home["value"])
+        value = float("nan") if home_hidden else float(home["value"])
         gap = value - bench if ascending else bench - value
         if ind.measure in ("rate", "proportion") and value > 0:
             events = float(home["numerator"]) * (1.0 - bench / value)
@@ -187,7 +194,9 @@ def opportunity(
                 if cost_per_event_gbp is None
                 else cost_per_event_gbp,
                 "opportunity_gbp": gbp,
-                "peers_used": ", ".join(best_peers["place_code"]) if "best" in label else "all",
+                "peers_used": ", ".join(
+                    (best_peers if "best" in label else peers)["place_code"].astype(str)
+                ),
             }
         )
     return pd.DataFrame(rows)
