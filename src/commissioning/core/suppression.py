@@ -67,6 +67,50 @@ def _determined_cells(hidden: np.ndarray, lines: list[Line]) -> list[Cell]:
     return found
 
 
+def pinned_cells(
+    values: np.ndarray, hidden: np.ndarray, lines: list[Line], sensitive: np.ndarray
+) -> list[Cell]:
+    """Hidden sensitive cells an outsider can pin to one whole number from what is
+    published: the visible cells, the sums of ``lines`` (each line's cells add up to its
+    total cell, or to a sum published elsewhere) and that counts are never negative.
+    Linear programming bounds (Cox, "Linear sensitivity measures in statistical
+    disclosure control", 2001): the smallest and largest value each hidden cell can take;
+    fewer than one apart, the cell is given away. Unlike a rank test, this sees a cell
+    forced by other cells being zero (``a + b = 1`` with ``b + c = 0``)."""
+    from scipy.optimize import linprog
+
+    cells: list[Cell] = [(int(r), int(c)) for r, c in zip(*np.nonzero(hidden), strict=True)]
+    if not cells:
+        return []
+    position = {cell: k for k, cell in enumerate(cells)}
+    a_eq = np.zeros((len(lines), len(cells)))
+    b_eq = np.zeros(len(lines))
+    for i, (line, total) in enumerate(lines):
+        known = 0.0
+        for cell in line:
+            sign = -1.0 if cell == total else 1.0
+            if cell in position:
+                a_eq[i, position[cell]] = sign
+            else:
+                known += sign * values[cell]
+        if total is None:  # the line's sum is published elsewhere
+            b_eq[i] = float(sum(values[cell] for cell in line)) - known
+        else:
+            b_eq[i] = -known
+    found = []
+    for cell in cells:
+        if not sensitive[cell]:
+            continue
+        k = position[cell]
+        objective = np.zeros(len(cells))
+        objective[k] = 1.0
+        low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        if low.status == 0 and high.status == 0 and (-high.fun - low.fun) < 1 - 1e-9:
+            found.append(cell)
+    return found
+
+
 def _hide_next(values: np.ndarray, hidden: np.ndarray, line: Line, is_total: np.ndarray) -> bool:
     visible = [cell for cell in line[0] if not hidden[cell]]
     if not visible:
@@ -108,7 +152,8 @@ def suppress_small_counts(
     if total_c is not None:
         is_total[:, total_c] = True
 
-    hidden = (values > 0) & (values < threshold)
+    primary = (values > 0) & (values < threshold)
+    hidden = primary.copy()
     lines, constraints = _lines(values.shape, total_r, total_c, totals_published_elsewhere)
     changed = True
     while changed:
@@ -118,7 +163,10 @@ def suppress_small_counts(
                 changed |= _hide_next(values, hidden, line, is_total)
         if changed:
             continue
-        for r, c in _determined_cells(hidden, constraints):
+        exposed = _determined_cells(hidden, constraints) or pinned_cells(
+            values, hidden, constraints, primary
+        )
+        for r, c in exposed:
             if _hide_next(values, hidden, lines[r], is_total) or _hide_next(
                 values, hidden, lines[len(values) + c], is_total
             ):
