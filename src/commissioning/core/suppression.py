@@ -73,9 +73,9 @@ def pinned_cells(
     """Hidden sensitive cells an outsider can pin to one whole number from what is
     published: the visible cells, the sums of ``lines`` (each line's cells add up to its
     total cell, or to a sum published elsewhere) and that counts are never negative.
-    Linear programming bounds (Cox, "Linear sensitivity measures in statistical
-    disclosure control", 2001): the smallest and largest value each hidden cell can take;
-    fewer than one apart, the cell is given away. Unlike a rank test, this sees a cell
+    Linear programming bounds, the "feasibility interval" of each hidden cell (Hundepool
+    et al., *Statistical Disclosure Control*, Wiley 2012, chapter 4): the smallest and
+    largest value it can take; fewer than one apart, the cell is given away. Unlike a rank test, this sees a cell
     forced by other cells being zero (``a + b = 1`` with ``b + c = 0``)."""
     from scipy.optimize import linprog
 
