@@ -75,8 +75,9 @@ def pinned_cells(
     total cell, or to a sum published elsewhere) and that counts are never negative.
     Linear programming bounds, the "feasibility interval" of each hidden cell (Hundepool
     et al., *Statistical Disclosure Control*, Wiley 2012, chapter 4): the smallest and
-    largest value it can take; fewer than one apart, the cell is given away. Unlike a rank test, this sees a cell
-    forced by other cells being zero (``a + b = 1`` with ``b + c = 0``)."""
+    largest value it can take; fewer than one apart, the cell is given away. Unlike a
+    rank test, this sees a cell forced by other cells being zero (``a + b = 1`` with
+    ``b + c = 0``)."""
     from scipy.optimize import linprog
 
     cells: list[Cell] = [(int(r), int(c)) for r, c in zip(*np.nonzero(hidden), strict=True)]
