@@ -50,22 +50,25 @@ def head() -> str:
     return found
 
 
-def _engine(store: RecordStore) -> sa.Engine:
-    """An engine on the same database as ``store`` (a second connection to it)."""
+def _engine(store: RecordStore) -> tuple[sa.Engine, Any]:
+    """An engine on the same database as ``store`` (a second connection to it), and that
+    connection, to close when done: nothing may hold the store's database open after the
+    migration, or DuckDB would not write it back to its file when the store closes."""
     if store.dialect == "postgresql":
         import psycopg
 
-        def connect() -> Any:
-            return psycopg.connect(store.address)
-
-        return sa.create_engine("postgresql+psycopg://", creator=connect, poolclass=sa.NullPool)
+        connection: Any = psycopg.connect(store.address)
+        engine = sa.create_engine(
+            "postgresql+psycopg://", creator=lambda: connection, poolclass=sa.NullPool
+        )
+        return engine, connection
     from duckdb_engine import ConnectionWrapper
 
-    return sa.create_engine(
-        "duckdb://",
-        creator=lambda: ConnectionWrapper(store.conn.cursor()),
-        poolclass=sa.NullPool,
+    cursor = store.conn.cursor()
+    engine = sa.create_engine(
+        "duckdb://", creator=lambda: ConnectionWrapper(cursor), poolclass=sa.NullPool
     )
+    return engine, cursor
 
 
 def revision_of(store: RecordStore) -> str | None:
@@ -92,7 +95,7 @@ def upgrade(store: RecordStore) -> str | None:
             "commissioning"
         )
     config = _config()
-    engine = _engine(store)
+    engine, raw = _engine(store)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
@@ -100,5 +103,7 @@ def upgrade(store: RecordStore) -> str | None:
     except CommandError as exc:
         raise RecordStoreError(f"the record store could not be upgraded: {exc}") from exc
     finally:
+        config.attributes.clear()
         engine.dispose()
+        raw.close()
     return before
