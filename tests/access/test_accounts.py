@@ -4,6 +4,7 @@ tokens, and migrations applied once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +175,27 @@ def test_the_access_log_exported_as_csv_cannot_run_as_a_formula(accounts: Accoun
     text = log_csv(accounts.search_log("icb") + accounts.search_log("", username="=HYPERLINK(1)"))
     assert "'+cmd" in text and "'=HYPERLINK(1)" in text
     assert ",=HYPERLINK" not in text and ",+cmd" not in text
+
+
+def test_a_store_dropped_without_closing_is_written_back_after_a_migration(
+    tmp_path: Path,
+) -> None:
+    """The command line drops its store rather than closing it; the migration must not
+    keep the database open, or DuckDB leaves the changes in its write-ahead log and a copy
+    of the file alone lacks them."""
+    import gc
+
+    import duckdb
+
+    path = tmp_path / "records.duckdb"
+
+    def work() -> None:
+        store = open_records(path)
+        upgrade(store)
+        store.execute("INSERT INTO organisations VALUES ('icb', 'An ICB', 'icb', '', 'x', 'y')")
+
+    work()
+    gc.collect()
+    assert not Path(f"{path}.wal").exists()
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT count(*) FROM organisations").fetchone() == (1,)
