@@ -61,7 +61,7 @@ nhs_number,birth_year,birth_month,sex,lsoa_code,imd_decile,practice_code,registr
 """
 
 EXPECTED_REJECTS = {
-    3: "nhs_number is missing or fails the modulus 11 check",
+    3: "nhs_number is missing, fails the modulus 11 check",
     4: "birth_month is above 12",
     5: "sex is not one of the allowed codes",
     6: "imd_decile is above 10",  # and an unknown practice

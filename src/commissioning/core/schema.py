@@ -30,6 +30,23 @@ DUCKDB_TYPES: dict[DType, str] = {
 }
 
 
+#: Code formats checked on loading: column -> (regular expression, what it should look like).
+FORMATS: dict[str, tuple[str, str]] = {
+    "lsoa_code": (
+        r"^[EWS]0[0-9]{7}$",
+        "a small-area (LSOA or data zone) code such as E01000001",
+    ),
+    "practice_code": (r"^[A-Z][0-9]{5}$", "a GP practice ODS code such as A81001"),
+    "provider_code": (r"^[A-Z0-9]{3,6}$", "an ODS organisation code such as RAA or A81001"),
+}
+#: Dates before this are not plausible in any extract.
+EARLIEST_DATE = "1900-01-01"
+#: No one alive is older than this (the oldest people in the UK are about 115).
+OLDEST_ALIVE = 115
+#: The most one event may cost (£): far above any tariff or placement cost.
+MOST_PER_EVENT_GBP = 5_000_000
+
+
 @dataclass(frozen=True)
 class Column:
     """One column: its type, unit, meaning and the values it may take."""
@@ -205,6 +222,14 @@ PEOPLE = Table(
             "death_date is before the month of birth",
         ),
         (
+            "death_date IS NULL OR registration_date <= death_date",
+            "registration_date is after death_date",
+        ),
+        (
+            f"death_date IS NOT NULL OR birth_year >= year(current_date) - {OLDEST_ALIVE}",
+            f"alive and older than {OLDEST_ALIVE}: check birth_year or the missing death_date",
+        ),
+        (
             "(death_date IS NULL) = (place_of_death IS NULL)",
             "place_of_death must be given exactly when death_date is",
         ),
@@ -270,11 +295,24 @@ ACTIVITY = Table(
             unit="contacts, hours or weeks",
             minimum=0,
         ),
-        Column("cost_gbp", "decimal", "Cost of the event to the commissioner", unit="£", minimum=0),
+        Column(
+            "cost_gbp",
+            "decimal",
+            "Cost of the event to the commissioner",
+            unit="£",
+            minimum=0,
+            maximum=MOST_PER_EVENT_GBP,
+        ),
     ),
     primary_key=("activity_id",),
     checks=(
         ("end_date >= start_date", "end_date is before start_date"),
+        (
+            "(point_of_delivery || '|' || setting) IN ("
+            + ", ".join(f"'{pod}|{setting}'" for pod, setting in POINTS_OF_DELIVERY.items())
+            + ")",
+            "setting does not match point_of_delivery",
+        ),
         (
             "los_days IS NULL OR los_days = date_diff('day', start_date, end_date)",
             "los_days does not equal end_date minus start_date",

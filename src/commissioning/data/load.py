@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -39,6 +40,8 @@ import pyarrow.parquet as pq
 from commissioning.core.failpoint import failpoint
 from commissioning.core.schema import (
     DUCKDB_TYPES,
+    EARLIEST_DATE,
+    FORMATS,
     ICD10_PATTERN,
     TABLES,
     Column,
@@ -231,7 +234,10 @@ def _prepare(raw: pa.Table, table: Table, key: bytes, file_name: str) -> pa.Tabl
         )
         demo_real = real.take(encoded.indices) if key == DEMO_KEY else None
         pseudonyms = pa.array(pseudonymise(distinct, key), pa.string())
-        valid = pa.array(nhs_number_valid(distinct))
+        placeholder = [
+            v is not None and len(set(str(v).replace(" ", ""))) == 1 for v in distinct
+        ]  # 0000000000, 9999999999: pass modulus 11 but are nobody's number
+        valid = pa.array(nhs_number_valid(distinct) & ~np.array(placeholder, dtype=bool))
         cols["person_id"] = pseudonyms.take(encoded.indices)
         cols["_nhs_invalid"] = pc.invert(valid.take(encoded.indices).fill_null(False))
         del encoded, distinct
@@ -275,7 +281,13 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
     typed = f"t.{_q(col.name)}"
     checks: list[tuple[str, str]] = []
     if col.name == "person_id":
-        return [("t._nhs_invalid", "nhs_number is missing or fails the modulus 11 check")]
+        return [
+            (
+                "t._nhs_invalid",
+                "nhs_number is missing, fails the modulus 11 check or is a placeholder "
+                "(one digit repeated)",
+            )
+        ]
     if col.required:
         checks.append((f"{raw} IS NULL", f"{col.name} is missing"))
     if col.dtype != "string":
@@ -304,9 +316,36 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
             )
         )
     if col.minimum is not None:
-        checks.append((f"{typed} < {col.minimum}", f"{col.name} is below {col.minimum:g}"))
+        checks.append((f"{typed} < {col.minimum}", f"{col.name} is below {_num(col.minimum)}"))
     if col.maximum is not None:
-        checks.append((f"{typed} > {col.maximum}", f"{col.name} is above {col.maximum:g}"))
+        checks.append((f"{typed} > {col.maximum}", f"{col.name} is above {_num(col.maximum)}"))
+    if col.dtype == "double":
+        checks.append(
+            (
+                f"{typed} IS NOT NULL AND (isnan({typed}) OR isinf({typed}))",
+                f"{col.name} is not a finite number",
+            )
+        )
+    if col.dtype == "date":
+        checks.append((f"{typed} > current_date", f"{col.name} is in the future"))
+        checks.append(
+            (f"{typed} < DATE '{EARLIEST_DATE}'", f"{col.name} is before {EARLIEST_DATE}")
+        )
+    if col.dtype == "string":
+        checks.append(
+            (
+                f"regexp_matches({raw}, '[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]')",
+                f"{col.name} contains a control character",
+            )
+        )
+    if col.name in FORMATS:
+        code_format, looks = FORMATS[col.name]
+        checks.append(
+            (
+                f"{typed} IS NOT NULL AND NOT regexp_matches({typed}, {_lit(code_format)})",
+                f"{col.name} is not {looks}",
+            )
+        )
     if col.name == "primary_diagnosis":
         checks.append(
             (
@@ -315,6 +354,10 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
             )
         )
     return checks
+
+
+def _num(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,g}"
 
 
 def _reference_checks(table: Table) -> list[tuple[str, str]]:
@@ -339,6 +382,14 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
                 "t.person_id IS NOT NULL AND NOT EXISTS "
                 "(SELECT 1 FROM people x WHERE x.person_id = t.person_id)",
                 "the person is not in the people table (load people first)",
+            )
+        )
+    if table.name == "activity":
+        checks.append(
+            (
+                "t.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM people x WHERE "
+                "x.person_id = t.person_id AND x.death_date < t.start_date)",
+                "start_date is after the person's death",
             )
         )
     return checks
