@@ -341,6 +341,7 @@ def test_access(
         where = f"{role} {method} {template} ({'own' if own else 'other'} organisation)"
         if allowed:
             assert not _refused(response, template), f"{where} was refused: {response.status_code}"
+            assert response.status_code < 500, f"{where} failed: {response.status_code}"
             if method in ("GET", "MOUNT"):
                 assert response.status_code == 200, f"{where}: {response.status_code}"
         else:

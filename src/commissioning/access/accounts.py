@@ -89,12 +89,6 @@ class Accounts:
                 [org_id, name, kind, ",".join(places), actor, _iso(self.clock())],
             )
 
-    def organisations(self) -> list[dict[str, Any]]:
-        """Every organisation."""
-        return self.store.query_dicts(
-            "SELECT org_id, name, kind, places FROM organisations ORDER BY org_id"
-        )
-
     def organisation(self, org_id: str) -> dict[str, Any] | None:
         """One organisation, or None."""
         rows = self.store.query_dicts(
@@ -258,13 +252,6 @@ class Accounts:
         row = self.store.one("SELECT user_id FROM users WHERE oidc_subject = ?", [subject])
         return None if row is None else self.principal(int(row[0]))
 
-    def set_password(self, user_id: int, password: str) -> None:
-        """Set a new password (its policy checked)."""
-        self.store.execute(
-            "UPDATE users SET password_hash = ? WHERE user_id = ?",
-            [_HASHER.hash(_check_password(password)), user_id],
-        )
-
     # -- sessions ----------------------------------------------------------------------------
     def start_session(self, user_id: int) -> tuple[str, str]:
         """A new session (always a new id: a session is never carried over from before
@@ -372,15 +359,6 @@ class Accounts:
                 [org_id],
             )
         ]
-
-    def party_orgs(self, contract_id: str) -> dict[str, str]:
-        """Party id -> organisation id, for one contract."""
-        return {
-            str(r[0]): str(r[1])
-            for r in self.store.query(
-                "SELECT party_id, org_id FROM party_orgs WHERE contract_id = ?", [contract_id]
-            )
-        }
 
     # -- the access log ----------------------------------------------------------------------
     def log(

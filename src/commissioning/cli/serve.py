@@ -183,7 +183,6 @@ def serve_workbench(
         analytical_store=store_path if address == str(store_path) else None,
         pseudonymisation_key=pseudo_key,
         secure_cookies=host not in LOOPBACK,
-        suppression_threshold=settings.publication.suppression_threshold,
         demo_sign_ins=sign_ins,
         published=published,
         oidc=oidc,

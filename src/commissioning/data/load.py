@@ -74,6 +74,7 @@ class FileReport:
     rows_loaded: int
     rows_rejected: int
     already_loaded: bool = False
+    load_id: str = ""
 
     @property
     def balanced(self) -> bool:
@@ -482,10 +483,9 @@ def _check_share(con: duckdb.DuckDBPyConnection, report: FileReport, limit: floa
     if report.rows_loaded > 0 and share <= limit:
         return
     reasons = con.execute(
-        "SELECT reason, count(*) FROM rejects WHERE load_id = (SELECT load_id FROM loads "
-        "WHERE file_name = ? AND table_name = ? ORDER BY loaded_at DESC LIMIT 1) "
+        "SELECT reason, count(*) FROM rejects WHERE load_id = ? "
         "GROUP BY reason ORDER BY 2 DESC, 1 LIMIT 3",
-        [report.file_name, report.table],
+        [report.load_id],
     ).fetchall()
     top = "; ".join(f"{reason} ({n:,})" for reason, n in reasons)
     allowed = "no row loaded" if report.rows_loaded == 0 else f"more than {limit:.0%} allowed"
@@ -582,7 +582,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         ],
     )
     say(f"{src.path.name}: read {read:,}, loaded {loaded:,}, rejected {read - loaded:,}")
-    return FileReport(src.path.name, table.name, read, loaded, read - loaded)
+    return FileReport(src.path.name, table.name, read, loaded, read - loaded, load_id=load_id)
 
 
 def _check_manifest(path: Path, sha: str) -> int | None:

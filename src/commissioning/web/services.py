@@ -57,7 +57,6 @@ class WebSettings:
     #: The pseudonymisation key uploads are loaded with.
     pseudonymisation_key: bytes | None = None
     secure_cookies: bool = True
-    suppression_threshold: int = 8
     oidc: OidcSettings | None = None
     demo_sign_ins: tuple[tuple[str, str, str], ...] = ()
     published: dict[str, object] = field(default_factory=dict)
