@@ -118,11 +118,11 @@ def test_spc_of_a_quarterly_series(store_tables) -> None:  # type: ignore[no-unt
 
 def test_reports_are_written_from_the_store(store_tables, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     page = write_indicators_report(store_tables, tmp_path, [2023, 2024])
-    assert page.name == "indicators.html" and (tmp_path / "indicators.csv").exists()
+    assert page.name == "indicators.html" and (tmp_path / "published" / "indicators.csv").exists()
     text = page.read_text(encoding="utf-8")
     assert "Tier 1 Health status achieved or retained" in text and "Lower is better" in text
     bench = write_benchmark_report(store_tables, tmp_path, [2023, 2024])
     html = bench.read_text(encoding="utf-8")
     assert "Similar places" in html and "above 99.8%" in html
     for name in ("peers.csv", "comparison.csv", "opportunity.csv", "practice_variation.csv"):
-        assert (tmp_path / name).exists()
+        assert (tmp_path / "published" / name).exists()

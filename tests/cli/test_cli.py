@@ -95,12 +95,25 @@ def test_demo_writes_an_index_page(tmp_path: Path) -> None:
     assert "workbench is at" not in result.output  # --no-serve: reports only
     import duckdb
 
-    with duckdb.connect(str(tmp_path / "commissioning.duckdb"), read_only=True) as con:
+    with duckdb.connect(
+        str(tmp_path / "restricted" / "commissioning.duckdb"), read_only=True
+    ) as con:
         users = {r[0] for r in con.execute("SELECT username FROM users").fetchall()}
         linked = con.execute("SELECT count(DISTINCT contract_id) FROM party_orgs").fetchone()
     assert {"cat.manager", "fay.finance", "pat.provider", "ada.admin"} <= users
     assert linked is not None and linked[0] == 8  # six worked scenarios and two live contracts
-    page = (tmp_path / "index.html").read_text()
-    assert "Is the synthetic population believable?" in page
-    assert "<script src=" not in page and "http" not in page.split("<body>")[1]
-    assert (tmp_path / "calibration.csv").exists()
+    page = (tmp_path / "published" / "index.html").read_text()
+    assert "Data as at 31 March 2023" in page and "needs.html" in page
+    assert "http" not in page.split("<body>")[1]
+    working = (tmp_path / "restricted" / "index.html").read_text()
+    assert "Is the synthetic population believable?" in working and "RESTRICTED" in working
+    assert (tmp_path / "restricted" / "calibration.csv").exists()
+    # the two folders never mix: nothing person-level or working in the published one
+    published = {
+        p.relative_to(tmp_path / "published").as_posix()
+        for p in (tmp_path / "published").rglob("*")
+        if p.is_file()
+    }
+    assert not {n for n in published if n.endswith((".parquet", ".duckdb", ".jsonl", ".wal"))}
+    assert "who_would_gain_most.csv" not in published and "calibration.csv" not in published
+    assert {p.name for p in tmp_path.iterdir()} == {"published", "restricted"}

@@ -51,9 +51,15 @@ def test_report_from_the_store(folder: Path, tmp_path: Path) -> None:
     )
     path = write_needs_report(ibis_tables(con), tmp_path, YEARS)
     html = path.read_text()
-    assert path.name == "needs.html" and "plotly" in html.lower()
+    assert path == tmp_path / "published" / "needs.html"
+    assert '<script src="assets/plotly.min.js">' in html  # the pack's one copy, not inlined
+    assert (tmp_path / "published" / "assets" / "plotly.min.js").stat().st_size > 1_000_000
     for title in ("Prevalence", "Segments", "Risk of an emergency admission", "Programme budget"):
         assert title in html
-    for name in ("prevalence.csv", "segments.csv", "risk_tiers.csv", "person_year.parquet"):
-        assert (tmp_path / name).exists()
-    assert "http" not in html.split("<script", 1)[0].lower().replace("http-equiv", "")
+    for name in ("prevalence.csv", "segments.csv", "risk_tiers.csv"):
+        assert (tmp_path / "published" / name).exists()
+    # person-level files go to the restricted folder only
+    for name in ("person_year.parquet", "who_would_gain_most.csv"):
+        assert (tmp_path / "restricted" / name).exists()
+        assert not (tmp_path / "published" / name).exists()
+    assert "http" not in html.lower().replace("http-equiv", "")

@@ -174,6 +174,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/analysis/reports/{name}"): Case(
         frozenset({"analyst"}), {"name": "needs.html"}, {"name": "person_year.parquet"}
     ),
+    ("GET", "/analysis/reports/assets/{name}"): Case(
+        frozenset({"analyst"}), {"name": "report.css"}, {"name": "plotly.min.js"}
+    ),
     ("GET", "/analysis/people"): Case(frozenset({"analyst"}), shared=True),
     ("GET", "/api/v1/analysis/people"): Case(frozenset({"analyst"}), shared=True),
     ("GET", "/data"): Case(frozenset({"data_manager"}), shared=True),

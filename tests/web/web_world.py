@@ -95,21 +95,27 @@ def _settle(ops: Operations, contract_id: str, certifier: str, team: tuple[str, 
     )
 
 
-def write_reports(folder: Path) -> None:
-    """A small folder of analyses as the demo writes them."""
+def write_reports(root: Path) -> None:
+    """A small folder of analyses as the demo writes them: the published pack and the
+    restricted folder beside it."""
+    folder = root / "published"
+    restricted = root / "restricted"
     folder.mkdir(parents=True, exist_ok=True)
+    restricted.mkdir(parents=True, exist_ok=True)
     (folder / "needs.html").write_text(
         "<!doctype html><html lang='en'><title>Needs</title><h1>Needs assessment</h1></html>"
     )
+    (folder / "assets").mkdir(exist_ok=True)
+    (folder / "assets" / "report.css").write_text("body { color: #212b32; }\n")
     (folder / "spc.csv").write_text(
         "indicator_id,title,variation_icon,variation,quarters\n"
         "emergency_admissions,Emergency admissions,special_cause_concerning_high,x,16\n"
         "mortality_under_75,Deaths under 75,common_cause,x,16\n"
     )
-    (folder / "who_would_gain_most.csv").write_text(
+    (restricted / "who_would_gain_most.csv").write_text(
         f"person_id,age_years,sex,risk,gain_score\n{PERSON_ID},91,M,0.73,0.59\n"
     )
-    (folder / "person_year.parquet").write_bytes(b"PAR1 person-level: never served")
+    (restricted / "person_year.parquet").write_bytes(b"PAR1 person-level: never served")
 
 
 def build_world(

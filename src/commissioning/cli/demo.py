@@ -7,43 +7,58 @@ folder with an index page.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import ibis.expr.types as ir
 import pandas as pd
 
-from commissioning.core.csvsafe import SafeWriter, write_csv
+from commissioning.core.csvsafe import SafeWriter
 from commissioning.data.load import Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
-from commissioning.data.queries import activity_rates_by_place
-from commissioning.reports.formatting import gbp
-from commissioning.reports.html import Section, TableBlock, write_page
+from commissioning.reports.formatting import gbp, name_of
+from commissioning.reports.html import Section, TableBlock, publish_page, restricted_page
+from commissioning.reports.publish import PUBLISHED, Outputs
 from commissioning.store.duckdb_store import connect, ibis_tables, table_counts
 from commissioning.synthetic.calibration import CalibrationRow, compare, measure
 from commissioning.synthetic.generate import generate, write
 from commissioning.synthetic.parameters import SyntheticParameters
 
 Say = Callable[[str], None]
+#: The demo's store, in the restricted folder.
+STORE_FILE = "commissioning.duckdb"
 
 
 def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> Path:
-    """Generate, load, check and report; returns the index page's path."""
+    """Generate, load, check and report; returns the published index page's path.
+
+    ``out_dir/published`` receives the report pack, through the publication gate;
+    ``out_dir/restricted`` everything else: the synthetic files, the store, person-level
+    files, the calibration and the contract working papers."""
     out_dir.mkdir(parents=True, exist_ok=True)
     params = SyntheticParameters(people=people, years=years, seed=seed)
     year_list = list(range(params.first_year, params.first_year + params.years))
+    last = year_list[-1]
+    shutil.rmtree(out_dir / PUBLISHED, ignore_errors=True)  # a pack is made whole each time
+    outputs = Outputs(
+        out_dir,
+        as_at=date(last + 1, 3, 31),
+        period=f"financial years {_fy(year_list[0])} to {_fy(last)}",
+    )
 
     say(
         f"1/4 synthetic population: {people:,} people in {len(params.places)} places, {years} years"
     )
     tables = generate(params, on_progress=lambda m: say(f"    {m}"))
-    data_dir = out_dir / "synthetic"
+    data_dir = outputs.restricted / "synthetic"
     write(tables, data_dir, params)
     del tables
 
     say("2/8 loading into the store (pseudonymised at the door, every row checked)")
-    store_path = out_dir / "commissioning.duckdb"
+    store_path = outputs.restricted / STORE_FILE
     for stale in (store_path, store_path.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
     con = connect(store_path)
@@ -53,84 +68,114 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
     say("3/8 calibration against national figures (measured from the store)")
     store_tables = ibis_tables(con)
     rows = compare(measure(store_tables, year_list))
-    _write_calibration_csv(out_dir / "calibration.csv", rows)
+    _write_calibration_csv(outputs.restricted_path("calibration.csv"), rows)
     met = sum(r.met for r in rows)
     say(f"    {met} of {len(rows)} targets met")
 
-    say("4/8 activity and spend by place")
-    rates = activity_rates_by_place(store_tables, year_list).execute()
-    write_csv(rates, out_dir / "activity_by_place.csv")
+    say("4/8 places and their names")
+    places = store_tables["places"].execute()
+    place_names = dict(zip(places.place_code.astype(str), places.place_name, strict=True))
 
-    reports_written = _stage_reports(con, store_tables, out_dir, year_list, say)
+    links, contracts_page = _stage_reports(con, store_tables, outputs, year_list, say)
 
     counts = table_counts(con)
     con.close()
-    sections = [
-        Section(
-            "Reports",
-            "Each stage of the commissioning cycle, on this population.",
-            links=reports_written,
-        ),
-        Section(
-            "Data in the store",
-            f"A synthetic population of {people:,} people registered at the start, in a home "
-            f"place (Northvale) and nine peers, over {years} financial years from "
-            f"{params.first_year}/{str(params.first_year + 1)[2:]}. NHS numbers were replaced "
-            "by keyed pseudonyms on loading; every row was checked.",
-            tables=[
-                TableBlock(
-                    "Files loaded",
-                    ["file", "table", "rows read", "loaded", "rejected"],
-                    [
-                        [
-                            r.file_name,
-                            r.table,
-                            f"{r.rows_read:,}",
-                            f"{r.rows_loaded:,}",
-                            f"{r.rows_rejected:,}",
-                        ]
-                        for r in reports
-                    ],
-                ),
-                TableBlock(
-                    "Rows in the store",
-                    ["table", "rows"],
-                    [[k, f"{v:,}"] for k, v in counts.items()],
-                ),
-            ],
-        ),
-        Section(
-            "Is the synthetic population believable?",
-            "Each figure measured from the store beside the published national figure it "
-            "was calibrated to, and the tolerance within which it must fall.",
-            tables=[_calibration_block(rows)],
-            links=[("calibration.csv", "calibration.csv")],
-        ),
-        Section(
-            "Activity and spend by place",
-            "Events per 1,000 people a year and spend per head, by place and setting "
-            "(mid-year registered population, pooled over the years).",
-            tables=[_rates_block(rates)],
-            links=[("activity_by_place.csv", "activity_by_place.csv")],
-        ),
-    ]
-    index = write_page(
-        out_dir / "index.html",
-        "Commissioning workbench: demo",
-        "Synthetic population, all places",
-        sections,
+    index = publish_page(
+        outputs,
+        "index.html",
+        "Health and care in Northvale: the commissioning pack",
+        f"Population needs, outcomes, comparison with similar places and spend, {outputs.period}",
+        [
+            Section(
+                "Reports",
+                "Each part of the commissioning cycle for the population. Every figure is "
+                f"from data suppressed below {outputs.threshold}; the tables behind each page "
+                "are listed with it for analysts.",
+                links=links,
+            ),
+            Section(
+                "Spend per head a year, by place and setting",
+                "Pounds spent in the year for each person registered at mid-year, by place "
+                "and setting of care.",
+                tables=[_rates_block(outputs.published, last, place_names)],
+            ),
+            Section(
+                "About these figures",
+                f"A synthetic population of {people:,} people registered at the start, in a "
+                f"home place (Northvale) and nine peers, over {years} financial years. No "
+                "figure here describes a real person. Counts from 1 to "
+                f"{outputs.threshold - 1} are hidden, with any figure that would give them "
+                "back; codes are shown by their names.",
+            ),
+        ],
+        index=True,
     )
-    say(f"reports written to {out_dir}")
+    restricted_page(
+        outputs,
+        "index.html",
+        "Commissioning workbench: restricted working folder",
+        "Person-level data, the store and contract working papers: not for publication",
+        [
+            Section(
+                "What is here",
+                "The synthetic input files, the store (pseudonymised on loading), the "
+                "person-year table (person_year.parquet), the people who would gain most from "
+                "proactive care (who_would_gain_most.csv), the contract working papers and "
+                "statements for the parties. The pack for others is in ../published.",
+                links=[
+                    ("Outcome-based contracts: worked scenarios", contracts_page),
+                    ("Calibration against national figures (CSV)", "calibration.csv"),
+                ],
+            ),
+            Section(
+                "Data in the store",
+                "NHS numbers were replaced by keyed pseudonyms on loading; every row was checked.",
+                tables=[
+                    TableBlock(
+                        "Files loaded",
+                        ["file", "table", "rows read", "loaded", "rejected"],
+                        [
+                            [
+                                r.file_name,
+                                r.table,
+                                f"{r.rows_read:,}",
+                                f"{r.rows_loaded:,}",
+                                f"{r.rows_rejected:,}",
+                            ]
+                            for r in reports
+                        ],
+                    ),
+                    TableBlock(
+                        "Rows in the store",
+                        ["table", "rows"],
+                        [[k, f"{v:,}"] for k, v in counts.items()],
+                    ),
+                ],
+            ),
+            Section(
+                "Is the synthetic population believable?",
+                "Each figure measured from the store beside the published national figure it "
+                "was calibrated to, and the tolerance within which it must fall.",
+                tables=[_calibration_block(rows)],
+            ),
+        ],
+    )
+    say(f"published pack: {outputs.published}")
+    say(f"restricted (person-level, not for publication): {outputs.restricted}")
     return index
+
+
+def _fy(year: int) -> str:
+    return f"{year}/{str(year + 1)[2:]}"
 
 
 def _stage_reports(
     con: duckdb.DuckDBPyConnection,
     tables: dict[str, ir.Table],
-    out_dir: Path,
+    outputs: Outputs,
     years: list[int],
     say: Say,
-) -> list[tuple[str, str]]:
+) -> tuple[list[tuple[str, str]], str]:
     """Needs, indicators, benchmarking and contracts: each writes its own page."""
     from commissioning.reports.benchmark_report import write_benchmark_report
     from commissioning.reports.contract_report import run_contract_stage
@@ -139,21 +184,21 @@ def _stage_reports(
 
     links = []
     say("5/8 needs assessment: prevalence, segments, risk stratification, programme budget")
-    page = write_needs_report(tables, out_dir, years)
-    links.append(("Needs assessment (population, prevalence, segments, risk, spend)", page.name))
+    page = write_needs_report(tables, outputs, years)
+    links.append(("Population needs: prevalence, segments, risk and spend", page.name))
     say("6/8 outcome indicators and monitoring (SPC)")
-    page = write_indicators_report(tables, out_dir, years)
-    links.append(("Outcome indicators and statistical process control", page.name))
+    page = write_indicators_report(tables, outputs, years)
+    links.append(("Outcomes and statistical process control", page.name))
     say("7/8 benchmarking against the most similar places")
-    page = write_benchmark_report(tables, out_dir, years)
-    links.append(("Benchmarking: peers, funnel plots, opportunity, practice variation", page.name))
+    page = write_benchmark_report(tables, outputs, years)
+    links.append(("Comparison with similar places and practice variation", page.name))
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
-    anchor = out_dir / "commissioning.duckdb.ledger-anchor.jsonl"  # as the contract commands
+    # the anchor beside the store, as the contract commands expect
+    anchor = outputs.restricted / f"{STORE_FILE}.ledger-anchor.jsonl"
     anchor.unlink(missing_ok=True)
-    page = run_contract_stage(tables, con, out_dir, years, say, anchor)
-    links.append(("Outcome-based contracts: worked scenarios", page.name))
+    page = run_contract_stage(tables, con, outputs, years, say, anchor)
     _web_world(con, tables, anchor)
-    return links
+    return links, str(page.relative_to(outputs.restricted))
 
 
 def _web_world(con: duckdb.DuckDBPyConnection, tables: dict[str, ir.Table], anchor: Path) -> None:
@@ -197,25 +242,29 @@ def _calibration_block(rows: list[CalibrationRow]) -> TableBlock:
     )
 
 
-def _rates_block(df: pd.DataFrame) -> TableBlock:
-    """Spend per head by place (rows) and setting (columns), with the total."""
-    wide = df.pivot_table(
-        index="place_code",
-        columns="setting",
-        values="cost_per_head_gbp",
-        aggfunc="sum",
-        fill_value=0.0,
-    )
-    wide["total"] = wide.sum(axis=1)
-    wide = wide.sort_values("total", ascending=False)
-    settings = [c for c in wide.columns if c != "total"]
+def _rates_block(published: Path, year: int, names: dict[str, str]) -> TableBlock:
+    """Spend per head by place (rows) and setting (columns) in ``year``, read back from the
+    published ``activity_by_place.csv`` (so the index shows only what passed the gate)."""
+    from commissioning.reports.formatting import HIDDEN, SETTING_NAMES
+
+    frame = pd.read_csv(published / "activity_by_place.csv")
+    frame = frame[frame["year"] == year].sort_values("spend_per_head_gbp", ascending=False)
+    settings = [s for s in SETTING_NAMES if f"{s}_per_head_gbp" in frame.columns]
+
+    def money(v: float) -> str:
+        return HIDDEN if v != v else gbp(float(v))
+
     rows = [
-        [str(place), *(gbp(float(wide.loc[place, c])) for c in [*settings, "total"])]
-        for place in wide.index
+        [
+            names.get(str(r["group"]), str(r["group"])),
+            *(money(r[f"{s}_per_head_gbp"]) for s in settings),
+            money(r["spend_per_head_gbp"]),
+        ]
+        for _, r in frame.iterrows()
     ]
     return TableBlock(
-        "Spend per head a year (£), by setting",
-        ["place", *(c.replace("_", " ") for c in settings), "all settings"],
+        f"Spend per head (£), {_fy(year)}, by setting of care",
+        ["Place", *(name_of(s) for s in settings), "All settings"],
         rows,
         note="Events per 1,000 people by place and setting are in activity_by_place.csv.",
     )

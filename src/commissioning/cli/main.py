@@ -296,13 +296,15 @@ def demo(
 
     with progress_bar(8) as say:
         index = run_demo(out_dir, people=people, years=years, seed=seed, say=say)
-    out.print(f"Open {index} in a browser to see the reports.")
+    out.print(f"Open {index} in a browser to see the published pack.")
     if serve:
+        from commissioning.cli.demo import STORE_FILE
         from commissioning.cli.serve import serve_workbench
+        from commissioning.reports.publish import RESTRICTED
         from commissioning.web.demo import ICB, demo_sign_ins
 
         serve_workbench(
-            store=out_dir / "commissioning.duckdb",
+            store=out_dir / RESTRICTED / STORE_FILE,
             records=None,
             reports=out_dir,
             population_org=ICB,
@@ -336,15 +338,17 @@ def serve_cmd(
 ) -> None:
     """Serve the web workbench: contracts, settlement, analyses, data and the published
     pages, each person seeing what their role and organisation allow."""
+    from commissioning.cli.demo import STORE_FILE
     from commissioning.cli.serve import serve_workbench
+    from commissioning.reports.publish import RESTRICTED
     from commissioning.web.demo import ICB, demo_sign_ins
 
     if demo and store is None:
-        store = Path("out") / "commissioning.duckdb"  # where the demo writes its store
+        store = Path("out") / RESTRICTED / STORE_FILE  # where the demo writes its store
     serve_workbench(
         store=store,
         records=records,
-        reports=reports or (store.parent if demo and store is not None else None),
+        reports=reports or (store.parent.parent if demo and store is not None else None),
         population_org=population_org or (ICB if demo else None),
         host=host,
         port=port,

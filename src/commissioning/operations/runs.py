@@ -362,19 +362,21 @@ def _transition(
 ) -> None:
     """Move a run from ``before`` to ``after`` only if it is still ``before`` — another
     person may have withdrawn it or moved it on meanwhile (the database re-checks the
-    condition once a concurrent writer commits)."""
-    ops.store.execute(
+    condition once a concurrent writer commits). Only the update that moved the row counts:
+    a concurrent one that found it already moved changed nothing and is refused, even if
+    the run now has the status it wanted."""
+    moved = ops.store.query(
         f"UPDATE settlement_runs SET status = ?, {column}_by = ?, {column}_at = ? "
-        "WHERE run_id = ? AND status = ?",
+        "WHERE run_id = ? AND status = ? RETURNING run_id",
         [after, actor, ops.now(), run_id, before],
     )
-    ops.reseal("settlement_runs", "run_id = ?", [run_id])
-    row = ops.store.one("SELECT status FROM settlement_runs WHERE run_id = ?", [run_id])
-    if row is None or row[0] != after:
+    if not moved:
+        row = ops.store.one("SELECT status FROM settlement_runs WHERE run_id = ?", [run_id])
         raise OperationError(
             f"run {run_id} is {row[0] if row else 'gone'} now — someone else changed it while "
             "you worked on it; look at it again"
         )
+    ops.reseal("settlement_runs", "run_id = ?", [run_id])
 
 
 def review_run(ops: Operations, run_id: int, actor: str) -> Run:

@@ -3,7 +3,7 @@ intervals, the opportunity in activity and pounds, and practice variation in the
 place.
 
 Writes ``benchmark.html`` and CSVs for analysts (``peers.csv``, ``comparison.csv``,
-``opportunity.csv``, ``practice_variation.csv``) into ``out_dir``.
+``opportunity.csv``, ``practice_variation.csv``) through the publication gate.
 """
 
 from __future__ import annotations
@@ -28,12 +28,72 @@ from commissioning.benchmarking.peers import (
     place_profiles,
     similar_places,
 )
-from commissioning.core.csvsafe import write_csv
 from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.library import Library, default_library
 from commissioning.indicators.stats import FunnelPlot
-from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
-from commissioning.reports.indicators_report import fmt, published, value_with_interval
+from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
+from commissioning.reports.indicators_report import (
+    fmt,
+    published,
+    value_with_interval,
+    with_counts_apart,
+)
+from commissioning.reports.publish import Disclosure, Outputs, as_outputs
+
+_RATIOS = ["expected", "ratio", "ratio_lower", "ratio_upper"]
+COMPARISON_DISCLOSURE = Disclosure(
+    counts=["numerator", "denominator"],
+    derived=[
+        "sum_of_values",
+        "value",
+        "lower",
+        "upper",
+        "lower_99_8",
+        "upper_99_8",
+        *_RATIOS,
+        "rank",
+    ],
+    hidden_flag="suppressed",
+)
+PRACTICE_DISCLOSURE = Disclosure(
+    counts=["numerator", "denominator"],
+    derived=[
+        "sum_of_values",
+        "value",
+        "lower",
+        "upper",
+        "lower_99_8",
+        "upper_99_8",
+        *_RATIOS,
+        "ratio_lower_99_8",
+        "ratio_upper_99_8",
+        "funnel_z_score",
+    ],
+    hidden_flag="suppressed",
+    safe={
+        c: "a funnel limit: a function of the expected count and the target only"
+        for c in ("funnel_lower_95", "funnel_upper_95", "funnel_lower_99_8", "funnel_upper_99_8")
+    },
+)
+PEERS_DISCLOSURE = Disclosure(
+    counts=["person_years"],
+    derived=[
+        "share_0_15",
+        "share_65_plus",
+        "share_85_plus",
+        "mean_imd_decile",
+        "share_most_deprived",
+    ],
+    labels=["is_home", "rank"],
+    safe={
+        "rurality_score": "the place's rurality class as a number",
+        "distance": "a distance between places' profiles of thousands of people",
+    },
+)
+OPPORTUNITY_WHY = (
+    "a place-level figure: the home place's indicator against the mean of visible peers "
+    "(suppressed peers are left out)"
+)
 
 Tables = Mapping[str, ir.Table]
 
@@ -187,7 +247,7 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame) -> Section:
 
 def write_benchmark_report(
     tables: Tables,
-    out_dir: Path,
+    out: Outputs | Path,
     years: Sequence[int],
     home_place: str | None = None,
     *,
@@ -197,17 +257,17 @@ def write_benchmark_report(
     overdispersion: bool = True,
     library: Library | None = None,
 ) -> Path:
-    """Write ``benchmark.html`` and the analysts' CSVs into ``out_dir``; return the page."""
+    """Write ``benchmark.html`` and the analysts' CSVs through the publication gate;
+    return the page."""
     lib = library or default_library()
     years = list(years)
     home = home_place or find_home_place(tables)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = as_outputs(out)
     n_years = len(years)
 
     profiles = place_profiles(tables, years)
     similar = similar_places(profiles, home, n=peers)
-    write_csv(similar, out_dir / "peers.csv")
+    outputs.table("peers.csv", similar, PEERS_DISCLOSURE)
     home_row = profiles[profiles["place_code"] == home]
     peer_rows = [
         [r["place_name"], str(r["rank"]), f"{r['distance']:.2f}", *[fmt(r[f]) for f in FEATURES]]
@@ -252,11 +312,22 @@ def write_benchmark_report(
         comparisons.append(pc.table.assign(home_place=home))
         opps.append(opp)
         sections.append(_comparison_section(pc, opp))
-    write_csv(
-        pd.concat([published(c) for c in comparisons], ignore_index=True),
-        out_dir / "comparison.csv",
+    comparison = with_counts_apart(
+        pd.concat([published(c) for c in comparisons], ignore_index=True), lib
     )
-    write_csv(pd.concat(opps, ignore_index=True), out_dir / "opportunity.csv")
+    outputs.table("comparison.csv", comparison, COMPARISON_DISCLOSURE)
+    opportunities = pd.concat(opps, ignore_index=True)
+    outputs.table(
+        "opportunity.csv",
+        opportunities,
+        Disclosure(
+            safe={
+                c: OPPORTUNITY_WHY
+                for c in opportunities.columns
+                if pd.api.types.is_numeric_dtype(opportunities[c])
+            }
+        ),
+    )
 
     variation = []
     for ind_id in practice_indicators:
@@ -314,13 +385,15 @@ def write_benchmark_report(
             )
         )
     if variation:
-        write_csv(
-            pd.concat([published(v) for v in variation], ignore_index=True),
-            out_dir / "practice_variation.csv",
+        outputs.table(
+            "practice_variation.csv",
+            with_counts_apart(pd.concat([published(v) for v in variation], ignore_index=True), lib),
+            PRACTICE_DISCLOSURE,
         )
     first, last = min(years), max(years)
-    return write_page(
-        out_dir / "benchmark.html",
+    return publish_page(
+        outputs,
+        "benchmark.html",
         "Benchmarking and unwarranted variation",
         f"{home} and its most similar places, financial years {first} to {last}",
         sections,

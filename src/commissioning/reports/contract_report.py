@@ -18,7 +18,14 @@ import plotly.graph_objects as go
 from commissioning.data.queries import Tables
 from commissioning.operations.base import DEMO_LEDGER_KEY, open_operations
 from commissioning.reports.formatting import gbp
-from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
+from commissioning.reports.html import (
+    FigureBlock,
+    Section,
+    TableBlock,
+    restricted_page,
+    write_page,
+)
+from commissioning.reports.publish import Outputs
 from commissioning.scenarios.worked import ScenarioResult, run_scenarios
 from commissioning.settlement.lines import period_label
 from commissioning.settlement.money import format_gbp
@@ -328,7 +335,26 @@ def _ledger_note(r: ScenarioResult) -> str:
     )
 
 
-def write_contract_report(result: ScenarioResult, out_dir: Path) -> Path:
+def _page(
+    outputs: Outputs | None,
+    out_dir: Path,
+    name: str,
+    title: str,
+    subtitle: str,
+    sections: Sequence[Section],
+) -> Path:
+    """A working page: in the restricted folder of ``outputs`` (contract working papers
+    and statements are for the parties, not for publication), or on its own."""
+    if outputs is not None:
+        return restricted_page(
+            outputs, str(out_dir.relative_to(outputs.restricted) / name), title, subtitle, sections
+        )
+    return write_page(out_dir / name, title, subtitle, sections)
+
+
+def write_contract_report(
+    result: ScenarioResult, out_dir: Path, outputs: Outputs | None = None
+) -> Path:
     """Write ``<scenario>.html`` and the statements beside it; returns the page's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     sections = [
@@ -338,8 +364,10 @@ def write_contract_report(result: ScenarioResult, out_dir: Path) -> Path:
         _stress_section(result),
         _settlement_section(result, out_dir),
     ]
-    return write_page(
-        out_dir / f"{result.spec.scenario_id}.html",
+    return _page(
+        outputs,
+        out_dir,
+        f"{result.spec.scenario_id}.html",
         result.contract.title,
         f"{result.contract.form.type.replace('_', ' ')} · {result.contract.duration_years} "
         f"years · verdict: {result.verdict}",
@@ -347,7 +375,9 @@ def write_contract_report(result: ScenarioResult, out_dir: Path) -> Path:
     )
 
 
-def write_contracts_index(results: Sequence[ScenarioResult], out_dir: Path) -> Path:
+def write_contracts_index(
+    results: Sequence[ScenarioResult], out_dir: Path, outputs: Outputs | None = None
+) -> Path:
     """Write ``contracts.html``: one row per scenario with its verdict in plain words."""
     rows: list[list[str]] = []
     flags: list[str] = []
@@ -364,8 +394,10 @@ def write_contracts_index(results: Sequence[ScenarioResult], out_dir: Path) -> P
         )
         flags.append("miss" if r.failing else "")
     links = [(r.contract.title, f"{r.spec.scenario_id}.html") for r in results]
-    return write_page(
-        out_dir / "contracts.html",
+    return _page(
+        outputs,
+        out_dir,
+        "contracts.html",
         "Outcome-based contracts: worked scenarios",
         "The seeds' case studies run on the population in the store",
         [
@@ -398,26 +430,26 @@ def write_contracts_index(results: Sequence[ScenarioResult], out_dir: Path) -> P
 def run_contract_stage(
     tables: Tables,
     con: Any,
-    out_dir: Path,
+    outputs: Outputs,
     years: Sequence[int],
     say: Say,
     anchor: Path | None = None,
 ) -> Path:
     """Run every scenario through contract operations on the store ``con`` (the demo's
-    ledger key, the anchor beside the store), write each report and the index; returns
-    the index's path."""
+    ledger key, the anchor beside the store), write each report and the index into the
+    restricted folder (``contracts/``); returns the index's path."""
     say("contracts: running the worked scenarios (cohort, budget, settlement, stress test)")
     ops = open_operations(wrap_duckdb(con), DEMO_LEDGER_KEY, anchor)
     results = run_scenarios(tables, ops, years)
-    folder = out_dir / "contracts"
+    folder = outputs.restricted / "contracts"
     for r in results:
-        write_contract_report(r, folder)
+        write_contract_report(r, folder, outputs)
         say(
             f"    {r.spec.scenario_id}: {r.cohort_size:,} people, "
             f"{_gbp(r.annual_budget_gbp)} a year, P(loss beyond reserve) "
             f"{r.stress.p_loss_beyond_reserve:.0%} — {r.verdict}"
         )
-    return write_contracts_index(results, folder)
+    return write_contracts_index(results, folder, outputs)
 
 
 __all__ = ["run_contract_stage", "write_contract_report", "write_contracts_index"]

@@ -1,8 +1,9 @@
 """The indicators page (C9, C18): every library indicator for the home place, with its
 interval, tier, polarity and unit, and SPC charts of a few quarterly series.
 
-Writes ``indicators.html`` (self-contained, opens offline) and ``indicators.csv`` (every
-indicator for every place, small counts blanked) into ``out_dir``.
+Writes ``indicators.html``, ``indicators.csv`` (every indicator for every place, small
+counts blanked) and ``spc.csv`` (each charted series' Making Data Count icon) through the
+publication gate.
 """
 
 from __future__ import annotations
@@ -16,21 +17,25 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from commissioning.benchmarking.compare import spc_chart
-from commissioning.core.csvsafe import write_csv
 from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.compute import compute_all
 from commissioning.indicators.library import Indicator, Library, default_library
 from commissioning.monitoring.spc import XmrChart
 from commissioning.reports.formatting import gbp
-from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
+from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
+from commissioning.reports.icons import variation_icon
+from commissioning.reports.publish import Disclosure, Outputs, as_outputs
 
 Tables = Mapping[str, ir.Table]
 
-SPC_INDICATORS = (
-    "emergency_admissions",
-    "ae_attendances",
-    "gp_appointments",
-    "readmission_30_days",
+#: An XmR chart needs at least this many points (NHS England, Making Data Count: 15 to 20
+#: points give useful limits; 12 is the least it suggests).
+SPC_MIN_POINTS = 12
+#: The published columns of ``indicators.csv`` (and of comparisons and practices).
+INDICATOR_DISCLOSURE = Disclosure(
+    counts=["numerator", "denominator"],
+    derived=["sum_of_values", "value", "lower", "upper", "lower_99_8", "upper_99_8"],
+    hidden_flag="suppressed",
 )
 TIER_NAMES = {
     1: "1 Health status achieved or retained",
@@ -91,10 +96,33 @@ def published(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     hide = out["suppressed"].astype(bool)
     for col in out.columns:
-        if col in ("numerator", "denominator", "observed", "expected") or col.startswith(
-            ("value", "lower", "upper", "ratio")
-        ):
+        if col in (
+            "numerator",
+            "denominator",
+            "observed",
+            "expected",
+            "rank",
+            "funnel_z_score",
+        ) or col.startswith(("value", "lower", "upper", "ratio")):
             out[col] = out[col].astype(float).where(~hide)
+    if "classification" in out.columns:  # where a hidden value falls is the value's hint
+        out["classification"] = out["classification"].where(~hide, "suppressed")
+    return out
+
+
+def with_counts_apart(frame: pd.DataFrame, library: Library) -> pd.DataFrame:
+    """For a published file: the ``numerator`` of a mean (a sum of scores or of pounds,
+    not a count) moves to ``sum_of_values``, so ``numerator`` holds only counts."""
+    out = frame.copy()
+    means = {i.id for i in library.indicators if i.measure.startswith("mean")}
+    is_mean = out["indicator_id"].isin(means).to_numpy()
+    out["numerator"] = out["numerator"].astype(float)
+    out.insert(
+        list(out.columns).index("numerator") + 1,
+        "sum_of_values",
+        out["numerator"].where(is_mean),
+    )
+    out.loc[is_mean, "numerator"] = float("nan")
     return out
 
 
@@ -152,27 +180,33 @@ def spc_figure(series: pd.DataFrame, chart: XmrChart, ind: Indicator, place: str
 
 def write_indicators_report(
     tables: Tables,
-    out_dir: Path,
+    out: Outputs | Path,
     years: Sequence[int],
     home_place: str | None = None,
     *,
     library: Library | None = None,
-    spc_indicators: Sequence[str] = SPC_INDICATORS,
+    spc_indicators: Sequence[str] | None = None,
 ) -> Path:
-    """Write ``indicators.html`` and ``indicators.csv`` into ``out_dir``; return the page.
+    """Write ``indicators.html`` and its tables through the publication gate; return the
+    page.
 
     The page lists every indicator of the library for the home place (``places.is_home``
     unless given) over ``years`` with its 95% interval, the range across places, tier,
-    kind, polarity, unit and source, then XmR charts of ``spc_indicators`` by quarter
-    with Making Data Count icons. Small counts are suppressed.
+    kind, polarity, unit and source, then XmR charts by quarter with Making Data Count
+    icons of ``spc_indicators`` (every indicator of the library by default) whose series
+    has at least :data:`SPC_MIN_POINTS` quarters and no suppressed quarter. Small counts
+    are suppressed.
     """
     lib = library or default_library()
     years = list(years)
     home = home_place or find_home_place(tables)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = as_outputs(out)
     allp = compute_all(tables, "place_code", years, library=lib)
-    write_csv(published(allp).rename(columns={"group": "place_code"}), out_dir / "indicators.csv")
+    outputs.table(
+        "indicators.csv",
+        with_counts_apart(published(allp), lib).rename(columns={"group": "place_code"}),
+        INDICATOR_DISCLOSURE,
+    )
 
     sections = []
     for tier in (1, 2, 3):
@@ -231,11 +265,22 @@ def write_indicators_report(
         )
     figures, icon_rows = [], []
     spc_rows: list[dict[str, object]] = []
-    for ind_id in spc_indicators:
+    ids = list(spc_indicators) if spc_indicators is not None else [i.id for i in lib.indicators]
+    for ind_id in ids:
         ind = lib.get(ind_id)
-        series, chart = spc_chart(tables, ind_id, home, years, library=lib)
-        if series.empty or series["suppressed"].astype(bool).any():
-            continue  # a chart would reveal small counts
+        try:
+            series, chart = spc_chart(tables, ind_id, home, years, library=lib)
+        except ValueError:
+            continue  # no quarterly series for this indicator
+        if len(series) < SPC_MIN_POINTS or series["suppressed"].astype(bool).any():
+            if not len(series):
+                reason = "Not charted: no quarterly series"
+            elif len(series) < SPC_MIN_POINTS:
+                reason = f"Not charted: {len(series)} quarters, fewer than {SPC_MIN_POINTS}"
+            else:
+                reason = "Not charted: a quarter has a small count"
+            icon_rows.append([ind.title, reason, POLARITY_TEXT[ind.polarity], str(len(series))])
+            continue  # too few points, or a chart would reveal small counts
         figures.append(
             FigureBlock(
                 spc_figure(series.reset_index(drop=True), chart, ind, home),
@@ -256,7 +301,9 @@ def write_indicators_report(
         icon_rows.append(
             [
                 ind.title,
-                ICON_TEXT.get(chart.variation_icon or "", "-"),
+                variation_icon(
+                    chart.variation_icon, ICON_TEXT.get(chart.variation_icon or "", "-")
+                ),
                 POLARITY_TEXT[ind.polarity],
                 str(len(series)),
             ]
@@ -277,15 +324,17 @@ def write_indicators_report(
             figures=figures,
         )
     )
-    write_csv(
+    outputs.table(
+        "spc.csv",
         pd.DataFrame(
             spc_rows, columns=["indicator_id", "title", "variation_icon", "variation", "quarters"]
         ),
-        out_dir / "spc.csv",
+        Disclosure(labels=["quarters"]),
     )
     first, last = min(years), max(years)
-    return write_page(
-        out_dir / "indicators.html",
+    return publish_page(
+        outputs,
+        "indicators.html",
         "Outcome and process indicators",
         f"{home}, financial years {first}/{str(first + 1)[-2:]} to {last}/{str(last + 1)[-2:]}",
         sections,

@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from commissioning.core.csvsafe import write_csv
 from commissioning.core.suppression import suppress_small_counts
 from commissioning.population import needs as N
 from commissioning.population import programme_budget as PB
 from commissioning.population.person_year import person_year_table
 from commissioning.population.segments import assign_segments, segment_order, segment_profile
-from commissioning.reports.html import FigureBlock, Section, TableBlock, write_page
+from commissioning.reports.formatting import cell, name_of
+from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
+from commissioning.reports.publish import Disclosure, Outputs, as_outputs
 from commissioning.risk.stratify import RiskEvaluation, evaluate_risk
 
 
@@ -95,20 +96,57 @@ def needs_analysis(tables: Mapping[str, ir.Table], years: Sequence[int]) -> Need
 
 
 def suppress(
-    frame: pd.DataFrame, counts: Sequence[str], derived: Sequence[str] = (), threshold: int = 8
+    frame: pd.DataFrame,
+    counts: Sequence[str],
+    derived: Sequence[str] = (),
+    threshold: int = 8,
+    *,
+    parts: str | None = None,
+    within: Sequence[str] = (),
+    total: str | None = None,
 ) -> pd.DataFrame:
-    """Hide counts from 1 to threshold-1 (and cells that would reveal them), and blank the
-    ``derived`` figures of any row with a hidden count."""
+    """Hide counts from 1 to threshold-1, and blank the ``derived`` figures of any row with
+    a hidden count.
+
+    With ``parts``, the rows of each group (the same values of ``within``) divide a total:
+    the row whose ``parts`` value is ``total`` if the table has one, otherwise a total
+    published in another table (the "All" row of a related table). Each count column is
+    then protected against that sum by secondary suppression
+    (:func:`commissioning.core.suppression.suppress_small_counts` with the total as a
+    margin), so no hidden count is the total less the visible parts."""
     if frame.empty:
         return frame.copy()
-    masked, mask = suppress_small_counts(
-        frame[list(counts)].fillna(0).astype(float), threshold=threshold
-    )
+    counts = list(counts)
+    values = frame[counts].fillna(0).astype(float).reset_index(drop=True)
+    if parts is None:
+        _, mask = suppress_small_counts(values, threshold=threshold)
+        hidden = mask.to_numpy()
+    else:
+        hidden = np.zeros(values.shape, dtype=bool)
+        labels = frame[list(within)].astype(str).agg("|".join, axis=1) if within else None
+        keys = labels.to_numpy() if labels is not None else np.zeros(len(frame), dtype=object)
+        is_total = (
+            (frame[parts].astype(str) == str(total)).to_numpy()
+            if total is not None
+            else np.zeros(len(frame), dtype=bool)
+        )
+        for key in pd.unique(keys):
+            idx = np.flatnonzero(keys == key)
+            part_idx = idx[~is_total[idx]]
+            total_idx = idx[is_total[idx]]
+            for j, c in enumerate(counts):
+                col = values[c].to_numpy()[part_idx]
+                vec = pd.DataFrame({"v": [*col, col.sum()]})
+                _, m = suppress_small_counts(vec, threshold=threshold, total_row=len(col))
+                flags = m["v"].to_numpy()
+                hidden[part_idx, j] = flags[:-1]
+                hidden[total_idx, j] = flags[-1]
     out = frame.copy()
-    for c in counts:
-        out[c] = masked[c]
-    hidden_row = mask.any(axis=1).to_numpy()
+    for j, c in enumerate(counts):
+        out[c] = np.where(hidden[:, j], np.nan, values[c].to_numpy())
+    hidden_row = hidden.any(axis=1)
     for c in derived:
+        out[c] = out[c].astype(float)
         out.loc[hidden_row, c] = np.nan
     return out
 
@@ -142,46 +180,86 @@ def suppress_rates(frame: pd.DataFrame, threshold: int = 8) -> pd.DataFrame:
     group's population, so a rate from 1 to ``threshold - 1`` events (rate × population /
     1,000) is hidden, with the per-head spend of the same setting and the row's total
     spend (which would give it back by subtraction); a group of fewer than ``threshold``
-    people is hidden whole."""
+    people is hidden whole. The groups of a year divide its population and its events, so
+    both are protected by secondary suppression across the groups (another group's rate
+    is hidden too, so the year's total less the visible groups gives nothing back)."""
     out = frame.copy()
+    if out.empty:
+        return out
     population = out["population"].astype(float)
-    numeric = _numeric_except(out, ["year"])
-    small_group = (population > 0) & (population < threshold)
+    numeric = _numeric_except(out, ["year", "group"])
+    heads = [c for c in ("population", "registered") if c in out.columns]
+    people = suppress(out, heads, threshold=threshold, **_BY_GROUP)
+    small_group = ((population > 0) & (population < threshold)).to_numpy()
+    # a population hidden only to protect another group's: hide it, and the spend figures
+    # that would give it back (total ÷ per head), but not the group's rates
+    head_hidden = people[heads].isna().any(axis=1).to_numpy() & ~small_group
+    for c in [*heads, *(c for c in out.columns if c.endswith("_gbp"))]:
+        if c in out.columns:
+            out[c] = out[c].astype(float)
+            out.loc[head_hidden, c] = np.nan
+    rates = [c for c in out.columns if c.endswith("_per_1000")]
+    events = pd.DataFrame(
+        {r: (out[r].astype(float) * population / 1000).round().fillna(0) for r in rates}
+    )
+    events[["group", "year"]] = out[["group", "year"]].to_numpy()
+    shown = suppress(events, rates, threshold=threshold, **_BY_GROUP)
     row_hidden = small_group.copy()
-    for rate in [c for c in out.columns if c.endswith("_per_1000")]:
-        events = (out[rate].astype(float) * population / 1000).round()
-        hide = (events > 0) & (events < threshold)
+    for rate in rates:
+        hide = shown[rate].isna().to_numpy()
+        out[rate] = out[rate].astype(float)
         out.loc[hide, rate] = np.nan
         head = rate.removesuffix("_per_1000") + "_per_head_gbp"
         if head in out.columns:
+            out[head] = out[head].astype(float)
             out.loc[hide, head] = np.nan
         row_hidden |= hide
     for total in ("spend_gbp", "spend_per_head_gbp"):
         if total in out.columns:
             out.loc[row_hidden, total] = np.nan
     for c in numeric:
+        out[c] = out[c].astype(float)
         out.loc[small_group, c] = np.nan
     return out
 
 
-def suppress_spend(frame: pd.DataFrame, threshold: int = 8) -> pd.DataFrame:
+_BY_GROUP: dict[str, Any] = {"parts": "group", "within": ["year"]}
+
+
+def suppress_spend(
+    frame: pd.DataFrame, threshold: int = 8, parts: str | None = None, within: Sequence[str] = ()
+) -> pd.DataFrame:
     """Spend by a grouping with its count of events: a small count is hidden with the spend
-    and share it gives."""
-    return suppress(frame, ["events"], _numeric_except(frame, ["events", "year"]), threshold)
+    and share it gives. With ``parts`` (the grouping column), the groups of each ``within``
+    divide the same events, so a hidden count is protected against their sum."""
+    keep = ["events", "year", *([parts] if parts else []), *within]
+    return suppress(
+        frame,
+        ["events"],
+        _numeric_except(frame, keep),
+        threshold,
+        parts=parts,
+        within=list(within),
+    )
 
 
-def _fmt(value: Any, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "suppressed"
-    if isinstance(value, float | np.floating):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int | np.integer):
-        return f"{value:,}"
-    return str(value)
-
-
-def _table(title: str, frame: pd.DataFrame, columns: dict[str, str], note: str = "") -> TableBlock:
-    rows = [[_fmt(r[c]) for c in columns] for _, r in frame.iterrows()]
+def _table(
+    title: str,
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    note: str = "",
+    names: Mapping[str, str] | None = None,
+) -> TableBlock:
+    """A table of ``columns`` (name: heading), each figure written by the pack's one
+    formatter and each code in the first column by its name."""
+    first = next(iter(columns))
+    rows = [
+        [
+            name_of(r[c], names) if c == first and isinstance(r[c], str) else cell(c, r[c])
+            for c in columns
+        ]
+        for _, r in frame.iterrows()
+    ]
     return TableBlock(title=title, columns=list(columns.values()), rows=rows, note=note)
 
 
@@ -202,6 +280,7 @@ def _pyramid_figure(pyr: pd.DataFrame) -> go.Figure:
                 fig.add_scatter(y=p.age_band, x=x, mode="lines+markers", name=name)
     fig.update_layout(
         barmode="overlay",
+        title="Population by age band and sex",
         xaxis_title="% of population (men left, women right)",
         yaxis_title="Age band",
         height=520,
@@ -214,7 +293,7 @@ def _prevalence_figure(prev: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for prefix, name in (("crude", "Crude"), ("dsr", "Age-standardised (ESP2013)")):
         fig.add_bar(
-            x=p.condition.str.upper(),
+            x=[name_of(c) for c in p.condition],
             y=p[f"{prefix}_pct"],
             name=name,
             error_y={
@@ -224,7 +303,12 @@ def _prevalence_figure(prev: pd.DataFrame) -> go.Figure:
                 "arrayminus": p[f"{prefix}_pct"] - p[f"{prefix}_lower_pct"],
             },
         )
-    fig.update_layout(barmode="group", yaxis_title="Prevalence (%)", height=420)
+    fig.update_layout(
+        title="Prevalence of each condition, all places",
+        barmode="group",
+        yaxis_title="Prevalence (%)",
+        height=420,
+    )
     return fig
 
 
@@ -242,7 +326,11 @@ def _segments_figure(seg: pd.DataFrame) -> go.Figure:
     top = float(max(100 * seg.people.max() / total, 100 * seg.share_of_spend.max()))
     fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="spend in line with size")
     fig.update_layout(
-        xaxis_title="% of people", yaxis_title="% of spend", showlegend=False, height=480
+        title="Share of people against share of spend, by segment",
+        xaxis_title="% of people",
+        yaxis_title="% of spend",
+        showlegend=False,
+        height=480,
     )
     return fig
 
@@ -251,22 +339,39 @@ def _tiers_figure(tiers: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(x=tiers.tier, y=100 * tiers.people / tiers.people.sum(), name="% of people")
     fig.add_bar(x=tiers.tier, y=100 * tiers.share_of_spend, name="% of this year's spend")
-    fig.update_layout(barmode="group", yaxis_title="%", height=380)
+    fig.update_layout(
+        title="Risk tiers: share of people and of spend",
+        barmode="group",
+        yaxis_title="%",
+        height=380,
+    )
     return fig
 
 
-def _calibration_figure(risk: RiskEvaluation) -> go.Figure:
+def _safe_deciles(deciles: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Tenths of the risk list whose observed rate gives back no small count."""
+    people = deciles.people.astype(float)
+    admitted = (deciles.observed * people).round()
+    ok = (people >= threshold) & ((admitted == 0) | (admitted >= threshold))
+    return deciles[ok.to_numpy()]
+
+
+def _calibration_figure(risk: RiskEvaluation, threshold: int) -> go.Figure:
     fig = go.Figure()
+    top = 0.0
     for e in (risk.model, risk.baseline):
+        d = _safe_deciles(e.deciles, threshold)
         fig.add_scatter(
-            x=100 * e.deciles.predicted,
-            y=100 * e.deciles.observed,
+            x=100 * d.predicted,
+            y=100 * d.observed,
             mode="lines+markers",
             name=e.name,
         )
-    top = float(100 * risk.model.deciles[["predicted", "observed"]].to_numpy().max())
+        if len(d):
+            top = max(top, float(100 * d[["predicted", "observed"]].to_numpy().max()))
     fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="perfect calibration")
     fig.update_layout(
+        title="Predicted against observed risk, by tenth of the list",
         xaxis_title="Predicted risk, mean of tenth (%)",
         yaxis_title="Observed admissions (%)",
         height=420,
@@ -275,21 +380,23 @@ def _calibration_figure(risk: RiskEvaluation) -> go.Figure:
 
 
 def _bar(frame: pd.DataFrame, x: str, title: str) -> go.Figure:
-    fig = go.Figure(go.Bar(x=frame[x], y=frame.spend_gbp / 1e6))
-    fig.update_layout(yaxis_title="Spend (£ million)", title=title, height=420)
+    fig = go.Figure(go.Bar(x=[name_of(v) for v in frame[x]], y=frame.spend_gbp / 1e6))
+    fig.update_layout(yaxis_title="Spend (£ million)", title=f"Spend {title.lower()}", height=420)
     return fig
 
 
 # --- The page --------------------------------------------------------------------------------
 
 
-def _sections(a: NeedsAnalysis, threshold: int) -> list[Section]:
+def _sections(a: NeedsAnalysis, threshold: int, pub: Mapping[str, pd.DataFrame]) -> list[Section]:
+    """The page, drawn only from the tables that passed the publication gate (``pub``)."""
     latest = a.years[-1]
-    pyr = suppress(a.pyramid, ["people"], ["share"], threshold)
-    prev = suppress(a.prevalence, ["cases"], PREVALENCE_DERIVED, threshold)
-    seg = a.segments[a.segments.year == latest].copy()
+    pyr = pub["population_by_age"]
+    prev = pub["prevalence"]
+    seg = pub["segments"]
+    seg = seg[seg.year == latest].copy()
     seg["order"] = seg.segment.map({s: i for i, s in enumerate(segment_order())})
-    seg = suppress_segments(seg.sort_values("order"), threshold)
+    seg = seg.sort_values("order")
     sections = [
         Section(
             f"Population, {latest}",
@@ -357,10 +464,13 @@ def _sections(a: NeedsAnalysis, threshold: int) -> list[Section]:
         ),
     ]
     if a.risk is not None:
-        sections += _risk_sections(a.risk, threshold)
-    prog = a.spend_by_programme[a.spend_by_programme.year == latest]
-    sett = a.spend_by_setting[a.spend_by_setting.year == latest]
-    conc = a.concentration[a.concentration.year == latest]
+        sections += _risk_sections(a.risk, threshold, pub)
+    prog = pub["spend_by_programme"]
+    prog = prog[(prog.year == latest) & prog.spend_gbp.notna()]
+    sett = pub["spend_by_setting"]
+    sett = sett[(sett.year == latest) & sett.spend_gbp.notna()]
+    conc = pub["cost_concentration"]
+    conc = conc[conc.year == latest]
     sections.append(
         Section(
             f"Programme budget, {latest}",
@@ -387,7 +497,7 @@ def _sections(a: NeedsAnalysis, threshold: int) -> list[Section]:
                 ),
                 _table(
                     "Spend per weighted head by place",
-                    a.weighted_spend_by_place,
+                    pub["spend_per_weighted_head"],
                     {
                         "group": "Place",
                         "spend_per_head_gbp": "£ per head",
@@ -402,10 +512,12 @@ def _sections(a: NeedsAnalysis, threshold: int) -> list[Section]:
     return sections
 
 
-def _risk_sections(risk: RiskEvaluation, threshold: int) -> list[Section]:
-    summary = risk.summary()
-    tiers = suppress(risk.tiers, ["people", "next_emergency_admissions"], ["spend_gbp"], threshold)
-    ppv = risk.model.top.assign(share_pct=100 * risk.model.top.share)
+def _risk_sections(
+    risk: RiskEvaluation, threshold: int, pub: Mapping[str, pd.DataFrame]
+) -> list[Section]:
+    summary = pub["risk_evaluation"]
+    tiers = pub["risk_tiers"]
+    ppv = pub["risk_top_of_list"]
     return [
         Section(
             "Risk of an emergency admission next year",
@@ -419,7 +531,7 @@ def _risk_sections(risk: RiskEvaluation, threshold: int) -> list[Section]:
                     "The top tiers are few people but a large share of spend.",
                 ),
                 FigureBlock(
-                    _calibration_figure(risk),
+                    _calibration_figure(risk, threshold),
                     "Points on the diagonal mean predicted risks match what happened.",
                 ),
             ],
@@ -438,7 +550,7 @@ def _risk_sections(risk: RiskEvaluation, threshold: int) -> list[Section]:
                 ),
                 _table(
                     "Top of the list (model)",
-                    suppress(ppv, ["selected", "true_positives"], ["ppv", "sensitivity"]),
+                    ppv,
                     {
                         "share_pct": "Top %",
                         "selected": "People",
@@ -453,54 +565,207 @@ def _risk_sections(risk: RiskEvaluation, threshold: int) -> list[Section]:
     ]
 
 
+def _costliest(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Cost concentration: the share of spend of the costliest 1%, 5% and 20% is shown
+    only where that many people are at least ``threshold`` (else it is few people's
+    spend)."""
+    out = suppress(frame, ["person_years"], ["spend_gbp"], threshold)
+    for column, share in (
+        ("top_1pct_share", 0.01),
+        ("top_5pct_share", 0.05),
+        ("top_20pct_share", 0.2),
+    ):
+        if column in out.columns:
+            out[column] = out[column].astype(float)
+            few = ~(out["person_years"].astype(float) * share >= threshold)
+            out.loc[few.to_numpy(), column] = np.nan
+    return out
+
+
+def _top_of_list(risk: RiskEvaluation, threshold: int) -> pd.DataFrame:
+    top = risk.model.top.assign(share_pct=100 * risk.model.top.share)
+    frame = top[["share_pct", "selected", "true_positives", "ppv", "sensitivity"]]
+    return suppress(frame, ["selected", "true_positives"], ["ppv", "sensitivity"], threshold)
+
+
+def _activity_disclosure(frame: pd.DataFrame) -> Disclosure:
+    rates = [c for c in frame.columns if c.endswith("_per_1000")]
+    return Disclosure(
+        counts=["population", "registered"],
+        implied={r: ("population", 1000.0) for r in rates},
+        derived=[c for c in frame.columns if c.endswith("_gbp")],
+        labels=[c for c in ("group", "year") if pd.api.types.is_numeric_dtype(frame[c])],
+        parts="group",
+    )
+
+
+def _spend_disclosure(frame: pd.DataFrame, parts: str | None) -> Disclosure:
+    return Disclosure(
+        counts=["events"],
+        derived=["spend_gbp", "share_of_spend"],
+        labels=["year"],
+        parts=parts,
+    )
+
+
 def write_needs_report(
     tables: Mapping[str, ir.Table],
-    out_dir: Path,
+    out: Outputs | Path,
     years: Sequence[int],
     suppression_threshold: int = 8,
 ) -> Path:
-    """Write ``needs.html``, the tables as CSV and ``person_year.parquet`` to ``out_dir``.
-
-    ``tables`` are Ibis tables (files or the store); ``years`` financial years. Returns
-    the path of ``needs.html``. CSVs of aggregates are suppressed like the page; the
-    person-level files (person_year.parquet, who_would_gain_most.csv) are not for
-    publication.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write ``needs.html`` and its tables (suppressed) to the published folder of ``out``,
+    and the person-level files (``person_year.parquet``, ``who_would_gain_most.csv``) to
+    its restricted folder. ``tables`` are Ibis tables (files or the store); ``years``
+    financial years. Returns the path of ``needs.html``."""
+    outputs = as_outputs(out, threshold=suppression_threshold)
     a = needs_analysis(tables, years)
     t = suppression_threshold
-    a.person_year.to_parquet(out_dir / "person_year.parquet", index=False)
-    csvs = {
-        "prevalence": suppress(a.prevalence, ["cases"], PREVALENCE_DERIVED, t),
-        "prevalence_by_deprivation": suppress(
-            a.prevalence_by_deprivation, ["cases"], PREVALENCE_DERIVED, t
+    a.person_year.to_parquet(outputs.restricted_path("person_year.parquet"), index=False)
+    prevalence = Disclosure(
+        counts=["cases", "population"], derived=PREVALENCE_DERIVED, parts="group"
+    )
+    by_decile = Disclosure(
+        counts=["cases", "population"], derived=PREVALENCE_DERIVED, labels=["group"], parts="group"
+    )
+    prev_within: dict[str, Any] = {"parts": "group", "within": ["condition"]}
+    published: dict[str, tuple[pd.DataFrame, Disclosure]] = {
+        "population_by_age": (
+            suppress(a.pyramid, ["people"], ["share"], t, parts="age_band", within=["area", "sex"]),
+            Disclosure(counts=["people"], derived=["share"]),
         ),
-        "activity_by_place": suppress_rates(a.activity_by_place, t),
-        "activity_by_practice": suppress_rates(a.activity_by_practice, t),
-        "activity_by_deprivation": suppress_rates(a.activity_by_deprivation, t),
-        "activity_by_segment": suppress_rates(a.activity_by_segment, t),
-        "segments": suppress_segments(a.segments, t),
-        "spend_by_programme": suppress_spend(a.spend_by_programme, t),
-        "spend_by_setting": suppress_spend(a.spend_by_setting, t),
-        "spend_by_provider": suppress_spend(a.spend_by_provider, t),
-        "spend_by_segment": suppress_spend(a.spend_by_segment, t),
-        "spend_per_weighted_head": a.weighted_spend_by_place,
-        "cost_concentration": a.concentration,
+        "prevalence": (
+            suppress(
+                a.prevalence,
+                ["cases", "population"],
+                PREVALENCE_DERIVED,
+                t,
+                total=N.ALL,
+                **prev_within,
+            ),
+            prevalence,
+        ),
+        "prevalence_by_deprivation": (
+            suppress(
+                a.prevalence_by_deprivation,
+                ["cases", "population"],
+                PREVALENCE_DERIVED,
+                t,
+                **prev_within,
+            ),
+            by_decile,
+        ),
     }
+    for name in ("place", "practice", "deprivation", "segment"):
+        frame = suppress_rates(getattr(a, f"activity_by_{name}"), t)
+        published[f"activity_by_{name}"] = (frame, _activity_disclosure(frame))
+    seg = suppress_segments(a.segments, t)
+    published["segments"] = (
+        seg,
+        Disclosure(
+            counts=[c for c in SEGMENT_COUNTS if c in seg.columns],
+            derived=_numeric_except(seg, [*SEGMENT_COUNTS, "year"]),
+            labels=["year"],
+        ),
+    )
+    for name, column, within in (
+        ("spend_by_programme", "programme", ["year"]),
+        ("spend_by_setting", "setting", ["year"]),
+        ("spend_by_provider", "provider_code", ["year"]),
+        ("spend_by_segment", "programme", ["year", "segment"]),
+    ):
+        frame = suppress_spend(
+            getattr(a, name.replace("spend_by_", "spend_by_")), t, column, within
+        )
+        published[name] = (frame, _spend_disclosure(frame, column if within == ["year"] else None))
+    weighted = suppress(
+        a.weighted_spend_by_place,
+        ["registered"],
+        [
+            "spend_gbp",
+            "spend_per_head_gbp",
+            "spend_per_weighted_head_gbp",
+            "index",
+            "weighted_population",
+        ],
+        t,
+    )
+    published["spend_per_weighted_head"] = (
+        weighted,
+        Disclosure(
+            counts=["registered"],
+            derived=[
+                "spend_gbp",
+                "spend_per_head_gbp",
+                "spend_per_weighted_head_gbp",
+                "index",
+                "weighted_population",
+            ],
+            labels=["year"],
+        ),
+    )
+    published["cost_concentration"] = (
+        _costliest(a.concentration, t),
+        Disclosure(
+            counts=["person_years"],
+            derived=["spend_gbp"],
+            labels=["year"],
+            safe={
+                c: f"the share of spend of a group of at least {t} people (hidden otherwise)"
+                for c in ("top_1pct_share", "top_5pct_share", "top_20pct_share")
+            },
+        ),
+    )
     if a.risk is not None:
-        csvs["risk_evaluation"] = a.risk.summary()
-        csvs["risk_tiers"] = suppress(a.risk.tiers, ["people"], ["spend_gbp"], t)
-        csvs["risk_calibration"] = a.risk.model.deciles
-        csvs["who_would_gain_most"] = a.risk.gain
-    for name, frame in csvs.items():
-        write_csv(frame, out_dir / f"{name}.csv")
+        summary = a.risk.summary()[["score", "auc", "calibration_slope", "calibration_intercept"]]
+        why = f"a summary of the model over the whole test year ({a.risk.test_rows:,} people)"
+        published["risk_evaluation"] = (
+            summary,
+            Disclosure(safe={c: why for c in summary.columns if c != "score"}),
+        )
+        published["risk_top_of_list"] = (
+            _top_of_list(a.risk, t),
+            Disclosure(
+                counts=["selected", "true_positives"],
+                derived=["ppv", "sensitivity"],
+                labels=["share_pct"],
+            ),
+        )
+        tiers = suppress(
+            a.risk.tiers,
+            ["people", "next_emergency_admissions"],
+            ["spend_gbp", "mean_risk", "share_of_spend"],
+            t,
+            parts="tier",
+        )
+        published["risk_tiers"] = (
+            tiers,
+            Disclosure(
+                counts=["people", "next_emergency_admissions"],
+                derived=["spend_gbp", "mean_risk", "share_of_spend"],
+                parts="tier",
+            ),
+        )
+        deciles = suppress(a.risk.model.deciles, ["people"], ["predicted", "observed"], t)
+        published["risk_calibration"] = (
+            deciles,
+            Disclosure(
+                counts=["people"],
+                derived=["predicted"],
+                implied={"observed": ("people", 1.0)},
+                labels=["group"],
+            ),
+        )
+        outputs.restricted_table("who_would_gain_most.csv", a.risk.gain)
+    for name, (frame, disclosure) in published.items():
+        outputs.table(f"{name}.csv", frame, disclosure)
     span = f"{a.years[0]} to {a.years[-1]}" if len(a.years) > 1 else str(a.years[0])
-    return write_page(
-        out_dir / "needs.html",
+    return publish_page(
+        outputs,
+        "needs.html",
         "Population needs",
         f"Financial years {span}; counts under {t} are suppressed.",
-        _sections(a, t),
+        _sections(a, t, {k: v[0] for k, v in published.items()}),
     )
 
 

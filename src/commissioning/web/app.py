@@ -31,7 +31,8 @@ CSP = (
 )
 #: The analyses are self-contained pages (their chart library and styles inline).
 REPORT_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "default-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; "
     "img-src data: blob:; font-src data:; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'none'"
 )

@@ -322,6 +322,13 @@ def analysis(request: Request, who: Who) -> HTMLResponse:
     )
 
 
+@router.get("/analysis/reports/assets/{name}")
+def analysis_asset(request: Request, who: Who, name: str) -> FileResponse:
+    """The pack's shared stylesheet or chart library."""
+    path, media_type = views.analysis_asset_path(services(request), signed_in(who), name)
+    return FileResponse(path, media_type=media_type)
+
+
 @router.get("/analysis/reports/{name}")
 def analysis_report(request: Request, who: Who, name: str) -> FileResponse:
     """One analysis page (self-contained HTML with its charts)."""

@@ -24,6 +24,7 @@ from commissioning.contracts.stress import run_stress
 from commissioning.operations import disputes, measurements, register, runs
 from commissioning.operations.base import OperationError, closed_periods
 from commissioning.operations.exports import contract_statement
+from commissioning.reports.publish import ASSETS, PUBLISHED, RESTRICTED
 from commissioning.settlement.lines import SettlementLine, period_label
 from commissioning.settlement.money import format_gbp
 from commissioning.web.services import Services
@@ -34,6 +35,8 @@ REPORTS: dict[str, str] = {
     "indicators.html": "Outcome indicators with statistical process control",
     "benchmark.html": "Benchmarking: peers, funnel plots, opportunity, practice variation",
 }
+#: The shared files of the report pack (its stylesheet and chart library).
+REPORT_ASSETS: dict[str, str] = {"report.css": "text/css", "plotly.min.js": "text/javascript"}
 #: The person-level list an analyst may see (pseudonymised; logged on every read).
 PEOPLE_FILE = "who_would_gain_most.csv"
 
@@ -525,12 +528,13 @@ def _item(text: str, link: str) -> dict[str, str]:
     return {"text": text, "link": link}
 
 
-def _reports_folder(svc: Services, who: Principal) -> Path:
+def _reports_folder(svc: Services, who: Principal, part: str = PUBLISHED) -> Path:
+    """The published (or restricted) folder of the analyses of the person's population."""
     require(who, "view_analysis")
     folder = svc.settings.reports
     if folder is None or svc.settings.population_org != who.org_id:
         raise Refused(404, "your organisation has no analyses in this workbench yet")
-    return folder
+    return folder / part
 
 
 def analysis_reports(svc: Services, who: Principal) -> list[dict[str, str]]:
@@ -550,6 +554,16 @@ def analysis_report_path(svc: Services, who: Principal, name: str) -> Path:
     if name not in REPORTS or not (folder / name).is_file():
         raise Refused(404, "no such analysis")
     return folder / next(n for n in REPORTS if n == name)
+
+
+def analysis_asset_path(svc: Services, who: Principal, name: str) -> tuple[Path, str]:
+    """A shared file of the pack (stylesheet, chart library) and its media type; only the
+    names in :data:`REPORT_ASSETS` are served."""
+    folder = _reports_folder(svc, who) / ASSETS
+    if name not in REPORT_ASSETS or not (folder / name).is_file():
+        raise Refused(404, "no such file")
+    known = next(n for n in REPORT_ASSETS if n == name)
+    return folder / known, REPORT_ASSETS[known]
 
 
 #: Making Data Count variation icons: what they say and how they look (letter, colour).
@@ -606,7 +620,7 @@ def people(svc: Services, who: Principal, limit: int = 100) -> dict[str, Any]:
     """The pseudonymised people of the population who would gain most from proactive
     care (person-level: logged on every read)."""
     require(who, "view_people")
-    folder = _reports_folder(svc, who)
+    folder = _reports_folder(svc, who, RESTRICTED)
     path = folder / PEOPLE_FILE
     if not path.is_file():
         raise Refused(404, "no person-level list has been written for your population")
