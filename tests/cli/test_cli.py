@@ -117,3 +117,6 @@ def test_demo_writes_an_index_page(tmp_path: Path) -> None:
     assert not {n for n in published if n.endswith((".parquet", ".duckdb", ".jsonl", ".wal"))}
     assert "who_would_gain_most.csv" not in published and "calibration.csv" not in published
     assert {p.name for p in tmp_path.iterdir()} == {"published", "restricted"}
+    from commissioning.reports.audit import audit_published
+
+    assert audit_published(tmp_path / "published") == []  # the outsider's audit

@@ -8,6 +8,7 @@ Writes ``benchmark.html`` and CSVs for analysts (``peers.csv``, ``comparison.csv
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -304,6 +305,8 @@ def write_benchmark_report(
         pc = peer_comparison(
             tables, ind_id, years, home, peer_codes, overdispersion=overdispersion, library=lib
         )
+        # what is shown and what the opportunity uses: small counts and few people hidden
+        pc = dataclasses.replace(pc, table=published(pc.table))
         cost = cost_per_event(tables, pc.indicator, years, home, library=lib)
         opp = opportunity(pc, cost)
         # opportunity per year: the numerator pools the years
@@ -333,6 +336,7 @@ def write_benchmark_report(
     for ind_id in practice_indicators:
         ind = lib.get(ind_id)
         table, fp = practice_variation(tables, ind_id, home, years, library=lib)
+        table = published(table)
         variation.append(table)
         rows, flags = [], []
         for _, r in table.iterrows():

@@ -91,10 +91,15 @@ def value_with_interval(row: pd.Series, unit: str) -> tuple[str, str]:
     return fmt(row["value"], unit), f"{fmt(row['lower'], unit)} to {fmt(row['upper'], unit)}"
 
 
-def published(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with every figure of a suppressed row blanked, for files that leave us."""
+def published(frame: pd.DataFrame, threshold: int = 8) -> pd.DataFrame:
+    """The frame with every figure of a suppressed row blanked, for files that leave us.
+    A row is suppressed if its numerator is, or if its denominator counts fewer than
+    ``threshold`` (a mean of three people's scores is three people's scores)."""
     out = frame.copy()
-    hide = out["suppressed"].astype(bool)
+    denominator = pd.to_numeric(out["denominator"], errors="coerce")
+    few = ((denominator > 0) & (denominator < threshold)).fillna(False)
+    hide = out["suppressed"].astype(bool) | few
+    out["suppressed"] = hide
     for col in out.columns:
         if col in (
             "numerator",
@@ -201,10 +206,10 @@ def write_indicators_report(
     years = list(years)
     home = home_place or find_home_place(tables)
     outputs = as_outputs(out)
-    allp = compute_all(tables, "place_code", years, library=lib)
+    allp = published(compute_all(tables, "place_code", years, library=lib))
     outputs.table(
         "indicators.csv",
-        with_counts_apart(published(allp), lib).rename(columns={"group": "place_code"}),
+        with_counts_apart(allp, lib).rename(columns={"group": "place_code"}),
         INDICATOR_DISCLOSURE,
     )
 
@@ -272,6 +277,8 @@ def write_indicators_report(
             series, chart = spc_chart(tables, ind_id, home, years, library=lib)
         except ValueError:
             continue  # no quarterly series for this indicator
+        if "denominator" in series.columns and len(series):
+            series = published(series)
         if len(series) < SPC_MIN_POINTS or series["suppressed"].astype(bool).any():
             if not len(series):
                 reason = "Not charted: no quarterly series"

@@ -582,6 +582,39 @@ def _costliest(frame: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return out
 
 
+def _spend_two_ways(frame: pd.DataFrame, rows: str, columns: str, threshold: int) -> pd.DataFrame:
+    """Spend by two groupings (``rows`` × ``columns``) in each year: the events of each
+    year's table are protected with both margins known (each row's and each column's total
+    is published, or can be, elsewhere), and a hidden count takes its spend and share."""
+    # every combination is a row (a zero is a row too), so a zero hidden to protect a
+    # small count is hidden in the file, not merely absent from it
+    grid = pd.MultiIndex.from_product(
+        [
+            sorted(frame["year"].unique()),
+            sorted(frame[rows].unique()),
+            sorted(frame[columns].unique()),
+        ],
+        names=["year", rows, columns],
+    )
+    out = frame.set_index(["year", rows, columns]).reindex(grid).reset_index()
+    for c in _numeric_except(out, ["year"]):
+        out[c] = out[c].astype(float).fillna(0.0)
+    out["events"] = out["events"].astype(float)
+    derived = _numeric_except(out, ["events", "year"])
+    for c in derived:
+        out[c] = out[c].astype(float)
+    for _, part in out.groupby("year", sort=False):
+        wide = part.pivot_table(
+            index=rows, columns=columns, values="events", aggfunc="sum", fill_value=0.0
+        )
+        _, mask = suppress_small_counts(wide, threshold=threshold, totals_published_elsewhere=True)
+        hidden = mask.stack()
+        for i, r, c in zip(part.index, part[rows], part[columns], strict=True):
+            if bool(hidden[(r, c)]):
+                out.loc[i, ["events", *derived]] = np.nan
+    return out
+
+
 def _top_of_list(risk: RiskEvaluation, threshold: int) -> pd.DataFrame:
     top = risk.model.top.assign(share_pct=100 * risk.model.top.share)
     frame = top[["share_pct", "selected", "true_positives", "ppv", "sensitivity"]]
@@ -596,6 +629,7 @@ def _activity_disclosure(frame: pd.DataFrame) -> Disclosure:
         derived=[c for c in frame.columns if c.endswith("_gbp")],
         labels=[c for c in ("group", "year") if pd.api.types.is_numeric_dtype(frame[c])],
         parts="group",
+        within=["year"],
     )
 
 
@@ -605,6 +639,7 @@ def _spend_disclosure(frame: pd.DataFrame, parts: str | None) -> Disclosure:
         derived=["spend_gbp", "share_of_spend"],
         labels=["year"],
         parts=parts,
+        within=["year"] if parts else [],
     )
 
 
@@ -623,16 +658,25 @@ def write_needs_report(
     t = suppression_threshold
     a.person_year.to_parquet(outputs.restricted_path("person_year.parquet"), index=False)
     prevalence = Disclosure(
-        counts=["cases", "population"], derived=PREVALENCE_DERIVED, parts="group"
+        counts=["cases", "population"],
+        derived=PREVALENCE_DERIVED,
+        parts="group",
+        within=["condition"],
     )
     by_decile = Disclosure(
-        counts=["cases", "population"], derived=PREVALENCE_DERIVED, labels=["group"], parts="group"
+        counts=["cases", "population"],
+        derived=PREVALENCE_DERIVED,
+        labels=["group"],
+        parts="group",
+        within=["condition"],
     )
     prev_within: dict[str, Any] = {"parts": "group", "within": ["condition"]}
     published: dict[str, tuple[pd.DataFrame, Disclosure]] = {
         "population_by_age": (
             suppress(a.pyramid, ["people"], ["share"], t, parts="age_band", within=["area", "sex"]),
-            Disclosure(counts=["people"], derived=["share"]),
+            Disclosure(
+                counts=["people"], derived=["share"], parts="age_band", within=["area", "sex"]
+            ),
         ),
         "prevalence": (
             suppress(
@@ -672,12 +716,20 @@ def write_needs_report(
         ("spend_by_programme", "programme", ["year"]),
         ("spend_by_setting", "setting", ["year"]),
         ("spend_by_provider", "provider_code", ["year"]),
-        ("spend_by_segment", "programme", ["year", "segment"]),
     ):
-        frame = suppress_spend(
-            getattr(a, name.replace("spend_by_", "spend_by_")), t, column, within
-        )
-        published[name] = (frame, _spend_disclosure(frame, column if within == ["year"] else None))
+        frame = suppress_spend(getattr(a, name), t, column, within)
+        published[name] = (frame, _spend_disclosure(frame, column))
+    published["spend_by_segment"] = (
+        _spend_two_ways(a.spend_by_segment, "segment", "programme", t),
+        Disclosure(
+            counts=["events"],
+            derived=["spend_gbp", "share_of_spend"],
+            labels=["year"],
+            parts="programme",
+            within=["year", "segment"],
+            also=[("segment", ["year", "programme"])],
+        ),
+    )
     weighted = suppress(
         a.weighted_spend_by_place,
         ["registered"],
@@ -747,6 +799,8 @@ def write_needs_report(
             ),
         )
         deciles = suppress(a.risk.model.deciles, ["people"], ["predicted", "observed"], t)
+        admitted = (deciles["observed"] * deciles["people"]).round()
+        deciles.loc[((admitted > 0) & (admitted < t)).to_numpy(), "observed"] = np.nan
         published["risk_calibration"] = (
             deciles,
             Disclosure(

@@ -75,7 +75,7 @@ the folder "published" beside this one, which has passed the small-number gate.
 """
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*(/[a-z0-9][a-z0-9_\-]*)*\.(csv|html)$")
-_TEN_DIGITS = re.compile(r"(?<!\d)(\d{3}[ -]?\d{3}[ -]?\d{4})(?!\d)")
+_TEN_DIGITS = re.compile(r"(?<!\d)(?<!\d\.)(\d{3}[ -]?\d{3}[ -]?\d{4})(?!\d|\.\d)")
 
 
 class PublicationRefused(ValueError):
@@ -101,6 +101,11 @@ class Disclosure:
     labels: Sequence[str] = ()
     safe: Mapping[str, str] = field(default_factory=dict)
     parts: str | None = None
+    within: Sequence[str] = ()
+    """With ``parts``: the label columns that, with it, name a row (the rows of one value
+    of ``within`` divide one total)."""
+    also: Sequence[tuple[str, Sequence[str]]] = ()
+    """Further (parts, within) sums, for a table of two or more dimensions."""
     rounded_to: int | None = None
     hidden_flag: str | None = None
     """A True/False column saying which rows are suppressed, for tables where a missing
@@ -114,6 +119,8 @@ class Disclosure:
             "labels": list(self.labels),
             "safe": dict(self.safe),
             "parts": self.parts,
+            "within": list(self.within),
+            "also": [[p, list(w)] for p, w in self.also],
             "rounded_to": self.rounded_to,
             "hidden_flag": self.hidden_flag,
         }
@@ -238,6 +245,9 @@ class Outputs:
         """Check ``frame`` against the gate and write it as ``published/<name>``."""
         self._check_name(name, ".csv")
         check_table(name, frame, disclosure, self.threshold)
+        frame = frame.copy()
+        for c in disclosure.counts:  # counts are written as whole numbers: 4422, not 4422.0
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").round().astype("Int64")
         path = write_csv(frame, self.published / name)
         self._record(
             name,
