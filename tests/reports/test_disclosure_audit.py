@@ -14,39 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from commissioning.data.load import Source, load_files, table_for_file
-from commissioning.data.pseudonymise import DEMO_KEY
 from commissioning.reports.audit import Finding, audit_published
-from commissioning.reports.benchmark_report import write_benchmark_report
-from commissioning.reports.indicators_report import write_indicators_report
-from commissioning.reports.needs_report import write_needs_report
-from commissioning.reports.publish import Outputs
-from commissioning.store.duckdb_store import connect, ibis_tables
-from commissioning.synthetic.generate import generate, write
-from commissioning.synthetic.parameters import SyntheticParameters
-
-TINY = SyntheticParameters(people=800, years=3, seed=7)
-
-
-@pytest.fixture(scope="module")
-def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The needs, indicators and benchmark reports of 800 people in ten places (about 80 a
-    place, 13 a practice): small cells are the rule."""
-    root = tmp_path_factory.mktemp("tiny_pack")
-    write(generate(TINY), root / "in", TINY)
-    con = connect(":memory:")
-    load_files(
-        con,
-        [Source(p, table_for_file(p)) for p in sorted((root / "in").glob("*.parquet"))],
-        DEMO_KEY,
-    )
-    tables = ibis_tables(con)
-    years = list(range(TINY.first_year, TINY.first_year + TINY.years))
-    outputs = Outputs(root / "out")
-    write_needs_report(tables, outputs, years)
-    write_indicators_report(tables, outputs, years)
-    write_benchmark_report(tables, outputs, years)
-    return root / "out" / "published"
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import duckdb
 import ibis.expr.types as ir
-import pandas as pd
 
 from commissioning.core.csvsafe import SafeWriter
 from commissioning.data.load import Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
-from commissioning.reports.formatting import gbp, name_of
-from commissioning.reports.html import Section, TableBlock, publish_page, restricted_page
+from commissioning.reports.html import Section, TableBlock, restricted_page
+from commissioning.reports.pack import fy, write_index
 from commissioning.reports.publish import PUBLISHED, Outputs
 from commissioning.store.duckdb_store import connect, ibis_tables, table_counts
 from commissioning.synthetic.calibration import CalibrationRow, compare, measure
@@ -46,7 +45,7 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
     outputs = Outputs(
         out_dir,
         as_at=date(last + 1, 3, 31),
-        period=f"financial years {_fy(year_list[0])} to {_fy(last)}",
+        period=f"financial years {fy(year_list[0])} to {fy(last)}",
     )
 
     say(
@@ -72,44 +71,23 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
     met = sum(r.met for r in rows)
     say(f"    {met} of {len(rows)} targets met")
 
-    say("4/8 places and their names")
-    places = store_tables["places"].execute()
-    place_names = dict(zip(places.place_code.astype(str), places.place_name, strict=True))
+    say(
+        f"4/8 reports go to {outputs.published} (for anyone, through the small-number gate) "
+        f"and {outputs.restricted} (person-level, not for publication)"
+    )
 
-    links, contracts_page = _stage_reports(con, store_tables, outputs, year_list, say)
+    contracts_page = _stage_reports(con, store_tables, outputs, year_list, say)
 
+    index = write_index(
+        outputs,
+        store_tables,
+        year_list,
+        f"A synthetic population of {people:,} people registered at the start, in a home "
+        f"place and nine peers, over {years} financial years. No figure here describes a "
+        "real person.",
+    )
     counts = table_counts(con)
     con.close()
-    index = publish_page(
-        outputs,
-        "index.html",
-        "Health and care in Northvale: the commissioning pack",
-        f"Population needs, outcomes, comparison with similar places and spend, {outputs.period}",
-        [
-            Section(
-                "Reports",
-                "Each part of the commissioning cycle for the population. Every figure is "
-                f"from data suppressed below {outputs.threshold}; the tables behind each page "
-                "are listed with it for analysts.",
-                links=links,
-            ),
-            Section(
-                "Spend per head a year, by place and setting",
-                "Pounds spent in the year for each person registered at mid-year, by place "
-                "and setting of care.",
-                tables=[_rates_block(outputs.published, last, place_names)],
-            ),
-            Section(
-                "About these figures",
-                f"A synthetic population of {people:,} people registered at the start, in a "
-                f"home place (Northvale) and nine peers, over {years} financial years. No "
-                "figure here describes a real person. Counts from 1 to "
-                f"{outputs.threshold - 1} are hidden, with any figure that would give them "
-                "back; codes are shown by their names.",
-            ),
-        ],
-        index=True,
-    )
     restricted_page(
         outputs,
         "index.html",
@@ -165,40 +143,32 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
     return index
 
 
-def _fy(year: int) -> str:
-    return f"{year}/{str(year + 1)[2:]}"
-
-
 def _stage_reports(
     con: duckdb.DuckDBPyConnection,
     tables: dict[str, ir.Table],
     outputs: Outputs,
     years: list[int],
     say: Say,
-) -> tuple[list[tuple[str, str]], str]:
+) -> str:
     """Needs, indicators, benchmarking and contracts: each writes its own page."""
     from commissioning.reports.benchmark_report import write_benchmark_report
     from commissioning.reports.contract_report import run_contract_stage
     from commissioning.reports.indicators_report import write_indicators_report
     from commissioning.reports.needs_report import write_needs_report
 
-    links = []
     say("5/8 needs assessment: prevalence, segments, risk stratification, programme budget")
-    page = write_needs_report(tables, outputs, years)
-    links.append(("Population needs: prevalence, segments, risk and spend", page.name))
+    write_needs_report(tables, outputs, years)
     say("6/8 outcome indicators and monitoring (SPC)")
-    page = write_indicators_report(tables, outputs, years)
-    links.append(("Outcomes and statistical process control", page.name))
+    write_indicators_report(tables, outputs, years)
     say("7/8 benchmarking against the most similar places")
-    page = write_benchmark_report(tables, outputs, years)
-    links.append(("Comparison with similar places and practice variation", page.name))
+    write_benchmark_report(tables, outputs, years)
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
     # the anchor beside the store, as the contract commands expect
     anchor = outputs.restricted / f"{STORE_FILE}.ledger-anchor.jsonl"
     anchor.unlink(missing_ok=True)
     page = run_contract_stage(tables, con, outputs, years, say, anchor)
     _web_world(con, tables, anchor)
-    return links, str(page.relative_to(outputs.restricted))
+    return str(page.relative_to(outputs.restricted))
 
 
 def _web_world(con: duckdb.DuckDBPyConnection, tables: dict[str, ir.Table], anchor: Path) -> None:
@@ -239,34 +209,6 @@ def _calibration_block(rows: list[CalibrationRow]) -> TableBlock:
         ],
         note="Sources of the national figures: docs/synthetic.md.",
         flags=["hit" if r.met else "miss" for r in rows],
-    )
-
-
-def _rates_block(published: Path, year: int, names: dict[str, str]) -> TableBlock:
-    """Spend per head by place (rows) and setting (columns) in ``year``, read back from the
-    published ``activity_by_place.csv`` (so the index shows only what passed the gate)."""
-    from commissioning.reports.formatting import HIDDEN, SETTING_NAMES
-
-    frame = pd.read_csv(published / "activity_by_place.csv")
-    frame = frame[frame["year"] == year].sort_values("spend_per_head_gbp", ascending=False)
-    settings = [s for s in SETTING_NAMES if f"{s}_per_head_gbp" in frame.columns]
-
-    def money(v: float) -> str:
-        return HIDDEN if v != v else gbp(float(v))
-
-    rows = [
-        [
-            names.get(str(r["group"]), str(r["group"])),
-            *(money(r[f"{s}_per_head_gbp"]) for s in settings),
-            money(r["spend_per_head_gbp"]),
-        ]
-        for _, r in frame.iterrows()
-    ]
-    return TableBlock(
-        f"Spend per head (£), {_fy(year)}, by setting of care",
-        ["Place", *(name_of(s) for s in settings), "All settings"],
-        rows,
-        note="Events per 1,000 people by place and setting are in activity_by_place.csv.",
     )
 
 

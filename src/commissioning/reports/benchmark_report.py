@@ -32,6 +32,7 @@ from commissioning.benchmarking.peers import (
 from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.library import Library, default_library
 from commissioning.indicators.stats import FunnelPlot
+from commissioning.reports.formatting import names_in
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.indicators_report import (
     fmt,
@@ -181,11 +182,12 @@ def ranked_figure(table: pd.DataFrame, label: str, title: str, unit: str) -> go.
     return fig
 
 
-def _comparison_section(pc: PeerComparison, opp: pd.DataFrame) -> Section:
-    ind, t = pc.indicator, pc.table
+def _comparison_section(pc: PeerComparison, opp: pd.DataFrame, names: Mapping[str, str]) -> Section:
+    ind = pc.indicator
+    t = pc.table.assign(place=[names.get(str(c), str(c)) for c in pc.table["place_code"]])
     figures = [
         FigureBlock(
-            ranked_figure(t, "place_code", f"{ind.title}: home place and peers", ind.unit),
+            ranked_figure(t, "place", f"{ind.title}: home place and peers", ind.unit),
             note=f"Bars are values ({ind.unit}) with 95% confidence intervals; the home place "
             "is in blue. Overlapping intervals mean the difference may be chance.",
         )
@@ -196,8 +198,8 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame) -> Section:
             FigureBlock(
                 funnel_figure(
                     pc.funnel,
-                    list(t["place_code"]),
-                    pc.home_place,
+                    list(t["place"]),
+                    names.get(pc.home_place, pc.home_place),
                     f"{ind.title}: funnel plot",
                     "Expected events" if ratio else "Denominator",
                     "Observed / expected (age-sex standardised)" if ratio else ind.unit,
@@ -223,7 +225,7 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame) -> Section:
                 fmt(r["home_value"], ind.unit),
                 fmt(r["opportunity_events"]),
                 fmt(r["opportunity_gbp"], "£"),
-                r["peers_used"],
+                ", ".join(names.get(c.strip(), c.strip()) for c in str(r["peers_used"]).split(",")),
             ]
         )
     tables = [
@@ -265,6 +267,8 @@ def write_benchmark_report(
     home = home_place or find_home_place(tables)
     outputs = as_outputs(out)
     n_years = len(years)
+    names = names_in(tables)
+    home_name = names.get(home, home)
 
     profiles = place_profiles(tables, years)
     similar = similar_places(profiles, home, n=peers)
@@ -314,7 +318,7 @@ def write_benchmark_report(
         opp["opportunity_gbp"] = opp["opportunity_gbp"] / n_years
         comparisons.append(pc.table.assign(home_place=home))
         opps.append(opp)
-        sections.append(_comparison_section(pc, opp))
+        sections.append(_comparison_section(pc, opp, names))
     comparison = with_counts_apart(
         pd.concat([published(c) for c in comparisons], ignore_index=True), lib
     )
@@ -353,7 +357,7 @@ def write_benchmark_report(
             flags.append("miss" if "99.8" in r["classification"] and not hidden else "")
         sections.append(
             Section(
-                title=f"Practices in {home}: {ind.title.lower()}",
+                title=f"Practices in {home_name}: {ind.title.lower()}",
                 intro="Each practice against all practices, indirectly standardised for age "
                 "and sex: the ratio of observed to expected events (1 is as expected).",
                 tables=[
@@ -399,6 +403,6 @@ def write_benchmark_report(
         outputs,
         "benchmark.html",
         "Benchmarking and unwarranted variation",
-        f"{home} and its most similar places, financial years {first} to {last}",
+        f"{home_name} and its most similar places, financial years {first} to {last}",
         sections,
     )

@@ -136,3 +136,16 @@ def cell(column: str, value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return number(value)
+
+
+def names_in(tables: Mapping[str, Any]) -> dict[str, str]:
+    """Place and practice codes of the store (Ibis tables) to their names."""
+    out: dict[str, str] = {}
+    for table, code, name in (
+        ("places", "place_code", "place_name"),
+        ("gp_practices", "practice_code", "practice_name"),
+    ):
+        if table in tables:
+            frame = tables[table].select(code, name).execute()
+            out.update(zip(frame[code].astype(str), frame[name].astype(str), strict=True))
+    return out

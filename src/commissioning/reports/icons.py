@@ -35,7 +35,7 @@ def icon_svg(key: str | None, meaning: str) -> Markup:
     colour, letter = _ICONS[key]
     label = escape(meaning)
     return Markup(
-        f'<svg class="icon" width="26" height="26" viewBox="0 0 26 26" role="img" '
+        f'<svg class="mdc-icon" width="26" height="26" viewBox="0 0 26 26" role="img" '
         f'aria-label="{label}"><title>{label}</title>'
         f'<circle cx="13" cy="13" r="11.5" fill="#fff" stroke="{colour}" stroke-width="3"/>'
         f'<text x="13" y="17.5" text-anchor="middle" font-size="13" font-weight="700" '

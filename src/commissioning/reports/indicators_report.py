@@ -21,7 +21,7 @@ from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.compute import compute_all
 from commissioning.indicators.library import Indicator, Library, default_library
 from commissioning.monitoring.spc import XmrChart
-from commissioning.reports.formatting import gbp
+from commissioning.reports.formatting import gbp, names_in
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.icons import variation_icon
 from commissioning.reports.publish import Disclosure, Outputs, as_outputs
@@ -206,6 +206,7 @@ def write_indicators_report(
     years = list(years)
     home = home_place or find_home_place(tables)
     outputs = as_outputs(out)
+    home_name = names_in(tables).get(home, home)
     allp = published(compute_all(tables, "place_code", years, library=lib))
     outputs.table(
         "indicators.csv",
@@ -249,7 +250,7 @@ def write_indicators_report(
                 "confidence intervals. Process measures count activity, not outcomes.",
                 tables=[
                     TableBlock(
-                        title=f"{home}: tier {tier} indicators",
+                        title=f"{home_name}: tier {tier} indicators",
                         columns=[
                             "Indicator",
                             "Kind",
@@ -290,7 +291,7 @@ def write_indicators_report(
             continue  # too few points, or a chart would reveal small counts
         figures.append(
             FigureBlock(
-                spc_figure(series.reset_index(drop=True), chart, ind, home),
+                spc_figure(series.reset_index(drop=True), chart, ind, home_name),
                 note="Each point is one quarter (rates annualised). The dashed lines are "
                 "process limits (mean ± 2.66 × mean moving range); coloured points break a "
                 "Making Data Count rule. " + ("; ".join(chart.warnings) if chart.warnings else ""),
@@ -343,6 +344,7 @@ def write_indicators_report(
         outputs,
         "indicators.html",
         "Outcome and process indicators",
-        f"{home}, financial years {first}/{str(first + 1)[-2:]} to {last}/{str(last + 1)[-2:]}",
+        f"{home_name}, financial years {first}/{str(first + 1)[-2:]} to "
+        f"{last}/{str(last + 1)[-2:]}",
         sections,
     )

@@ -24,7 +24,7 @@ from commissioning.population import needs as N
 from commissioning.population import programme_budget as PB
 from commissioning.population.person_year import person_year_table
 from commissioning.population.segments import assign_segments, segment_order, segment_profile
-from commissioning.reports.formatting import cell, name_of
+from commissioning.reports.formatting import cell, name_of, names_in
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.publish import Disclosure, Outputs, as_outputs
 from commissioning.risk.stratify import RiskEvaluation, evaluate_risk
@@ -388,7 +388,12 @@ def _bar(frame: pd.DataFrame, x: str, title: str) -> go.Figure:
 # --- The page --------------------------------------------------------------------------------
 
 
-def _sections(a: NeedsAnalysis, threshold: int, pub: Mapping[str, pd.DataFrame]) -> list[Section]:
+def _sections(
+    a: NeedsAnalysis,
+    threshold: int,
+    pub: Mapping[str, pd.DataFrame],
+    names: Mapping[str, str] | None = None,
+) -> list[Section]:
     """The page, drawn only from the tables that passed the publication gate (``pub``)."""
     latest = a.years[-1]
     pyr = pub["population_by_age"]
@@ -505,6 +510,7 @@ def _sections(a: NeedsAnalysis, threshold: int, pub: Mapping[str, pd.DataFrame])
                         "index": "Index (1 = average)",
                     },
                     "Weights from a Tweedie model of cost on age, sex and condition count.",
+                    names,
                 ),
             ],
         )
@@ -819,7 +825,7 @@ def write_needs_report(
         "needs.html",
         "Population needs",
         f"Financial years {span}; counts under {t} are suppressed.",
-        _sections(a, t, {k: v[0] for k, v in published.items()}),
+        _sections(a, t, {k: v[0] for k, v in published.items()}, names_in(tables)),
     )
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -278,6 +277,10 @@ class Outputs:
         self._record(relative, {"kind": "asset"})
         return relative
 
+    def listed(self) -> list[str]:
+        """The files published so far."""
+        return sorted(self._entries)
+
     # --- restricted -----------------------------------------------------------------------
 
     def restricted_path(self, name: str) -> Path:
@@ -328,12 +331,6 @@ class Outputs:
 def as_outputs(out: Outputs | Path | str, **kwargs: Any) -> Outputs:
     """An :class:`Outputs` for ``out`` (a root folder, or one already made)."""
     return out if isinstance(out, Outputs) else Outputs(Path(out), **kwargs)
-
-
-def copy_into_restricted(outputs: Outputs, source: Path, name: str) -> Path:
-    target = outputs.restricted_path(name)
-    shutil.copyfile(source, target)
-    return target
 
 
 __all__ = [
