@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from commissioning.core.failpoint import failpoint
 from commissioning.core.schema import (
+    COST_RANGE_GBP,
     DUCKDB_TYPES,
     EARLIEST_DATE,
     FORMATS,
@@ -347,6 +348,8 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
                 f"{col.name} is not {looks}",
             )
         )
+    if col.name == "cost_gbp" and "point_of_delivery" in table.column_names:
+        checks += _cost_range_checks(typed)
     if col.name == "primary_diagnosis":
         checks.append(
             (
@@ -355,6 +358,19 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
             )
         )
     return checks
+
+
+def _cost_range_checks(cost: str) -> list[tuple[str, str]]:
+    """One check a point of delivery: a cost (not negative: that has its own reason)
+    outside the plausible range of the row's point of delivery."""
+    pod = f"t.{_q('point_of_delivery')}"
+    return [
+        (
+            f"{pod} = {_lit(name)} AND {cost} >= 0 AND NOT ({cost} BETWEEN {low} AND {high})",
+            f"cost_gbp is outside the plausible range for {name} (£{low:,} to £{high:,})",
+        )
+        for name, (low, high) in COST_RANGE_GBP.items()
+    ]
 
 
 def _num(value: float) -> str:
