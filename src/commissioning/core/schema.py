@@ -480,6 +480,11 @@ TABLES: dict[str, Table] = {
 PERSON_TABLES = tuple(name for name, t in TABLES.items() if "person_id" in t.column_names)
 
 
+def money_columns(table: Table) -> list[str]:
+    """The columns of a table that hold amounts of money (``DECIMAL``, in pounds)."""
+    return [c.name for c in table.columns if c.dtype == "decimal"]
+
+
 def allowed_codes(table: Table, column: Column) -> tuple[str, ...]:
     """The values a coded column may take (the condition list is read from its data file)."""
     if table.name == "conditions" and column.name == "condition_code":

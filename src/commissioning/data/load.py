@@ -25,8 +25,9 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -528,7 +529,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         )
     table = TABLES[src.table]
     sha = file_sha256(src.path)
-    expected_rows = _check_manifest(src.path, sha) if src.rows is None else None
+    promise = _check_manifest(src.path, sha, table) if src.rows is None else Promise()
     previous = con.execute(
         "SELECT rows_read, rows_loaded, rows_rejected FROM loads "
         "WHERE file_sha256 = ? AND table_name = ?",
@@ -540,11 +541,12 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         return FileReport(src.path.name, table.name, read, loaded, rejected, already_loaded=True)
     say(f"{src.path.name}: reading")
     raw = src.rows if src.rows is not None else read_as_text(src.path)
-    if expected_rows is not None and raw.num_rows != expected_rows:
+    if promise.rows is not None and raw.num_rows != promise.rows:
         raise LoadError(
-            f"{src.path.name}: {raw.num_rows:,} rows, but manifest.json says {expected_rows:,} "
+            f"{src.path.name}: {raw.num_rows:,} rows, but manifest.json says {promise.rows:,} "
             "— the file is not the one the manifest describes; write it again"
         )
+    _check_control_totals(src.path.name, raw, promise.control)
     say(f"{src.path.name}: pseudonymising and checking {raw.num_rows:,} rows")
     staged = _prepare(raw, table, key, src.path.name)
     del raw
@@ -601,12 +603,107 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
     return FileReport(src.path.name, table.name, read, loaded, read - loaded, load_id=load_id)
 
 
-def _check_manifest(path: Path, sha: str) -> int | None:
+@dataclass(frozen=True)
+class Promise:
+    """What a manifest says of a file: its rows, and control totals (``rows`` and
+    ``sum_<column>``, an exact decimal) to check against the file before loading it."""
+
+    rows: int | None = None
+    control: dict[str, int | Decimal] = field(default_factory=dict)
+
+
+#: A number as a control total counts it: plain decimal notation (no exponent, no
+#: thousands separator, no NaN); spaces around it are trimmed as on loading.
+_PLAIN_DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
+
+
+def control_sum(values: pa.Array | pa.ChunkedArray) -> Decimal:
+    """The exact sum of a column's values, as text, that are numbers in plain decimal
+    notation; anything else (empty, text, NaN, infinity) counts as nothing. Numbers that
+    are not text yet are first written as text, as the loader reads them."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    if not pa.types.is_string(values.type):
+        values = pc.cast(values, pa.string())
+    text = pc.utf8_trim_whitespace(values)
+    numbers = pc.filter(text, pc.fill_null(pc.match_substring_regex(text, _PLAIN_DECIMAL), False))
+    total = Decimal(0)
+    for entry in pc.value_counts(numbers).to_pylist():  # each distinct value once
+        total += Decimal(entry["values"]) * entry["counts"]
+    return total
+
+
+def control_totals(table: pa.Table, money_columns: Sequence[str]) -> dict[str, object]:
+    """Control totals of a table as a manifest records them: its rows and, for each money
+    column, the exact sum as a decimal in a string (``{"rows": 3, "sum_cost_gbp":
+    "1234.56"}``)."""
+    totals: dict[str, object] = {"rows": table.num_rows}
+    for name in money_columns:
+        totals[f"sum_{name}"] = f"{control_sum(table[name]):f}"
+    return totals
+
+
+def _check_control_totals(file_name: str, raw: pa.Table, control: dict[str, int | Decimal]) -> None:
+    """The rows read and the sums over the file must be the manifest's control totals."""
+    for name, want in control.items():
+        if name == "rows":
+            got: int | Decimal = raw.num_rows
+        else:
+            column = name.removeprefix("sum_")
+            if column not in raw.column_names:
+                raise LoadError(
+                    f"{file_name}: manifest.json gives the control total {name}, but the "
+                    f"file has no column {column} — nothing was loaded"
+                )
+            got = control_sum(raw[column])
+        if got != want:
+            raise LoadError(
+                f"{file_name}: control total {name} does not match — manifest.json says "
+                f"{want:,}, the file gives {got:,}; the file is not the one its sender "
+                "totalled: get it (or the manifest) again; nothing was loaded"
+            )
+
+
+def _read_control(path: Path, table: Table, control: object) -> dict[str, int | Decimal]:
+    """A manifest's control totals for a file, checked for form (not yet against it)."""
+    where = f"{path.name}: the control totals in manifest.json"
+    if control is None:
+        return {}
+    if not isinstance(control, dict):
+        raise LoadError(f"{where} are not an object of totals — write the manifest again")
+    columns = {("nhs_number" if c == "person_id" else c) for c in table.column_names}
+    checked: dict[str, int | Decimal] = {}
+    for name, value in control.items():
+        if name == "rows":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise LoadError(f"{where}: rows must be a whole number of rows")
+            checked[name] = value
+            continue
+        if not name.startswith("sum_") or name.removeprefix("sum_") not in columns:
+            raise LoadError(
+                f"{where}: {name} is not a control total the loader knows (rows, or sum_ "
+                f"and a column of {table.name})"
+            )
+        try:
+            total = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            total = None
+        if total is None or not total.is_finite() or "_" in str(value):
+            raise LoadError(
+                f'{where}: {name} must be an exact decimal in a string, such as "1234.56"'
+            )
+        checked[name] = total
+    return checked
+
+
+def _check_manifest(path: Path, sha: str, table: Table) -> Promise:
     """If a ``manifest.json`` beside the file lists it, the file must be the one it lists
-    (its SHA-256); returns the rows it promises, else None."""
+    (its SHA-256); returns the rows and control totals it promises."""
     manifest = path.parent / "manifest.json"
     if not manifest.is_file():
-        return None
+        return Promise()
     try:
         files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
     except (OSError, ValueError, AttributeError):
@@ -617,14 +714,17 @@ def _check_manifest(path: Path, sha: str) -> int | None:
         (f for f in files.values() if isinstance(f, dict) and f.get("file") == path.name), None
     )
     if entry is None:
-        return None
+        return Promise()
     if entry.get("sha256") != sha:
         raise LoadError(
             f"{path.name}: its contents differ from what manifest.json records (cut short or "
             "changed since it was written) — write the files again; nothing was loaded"
         )
     rows = entry.get("rows")
-    return int(rows) if isinstance(rows, int) else None
+    return Promise(
+        rows=int(rows) if isinstance(rows, int) else None,
+        control=_read_control(path, table, entry.get("control")),
+    )
 
 
 def rejects_summary(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple[str, ...]]:
