@@ -77,6 +77,8 @@ class FileReport:
     rows_rejected: int
     already_loaded: bool = False
     load_id: str = ""
+    ignored_columns: tuple[str, ...] = ()
+    """Columns of the file that are not in its table (not loaded)."""
 
     @property
     def balanced(self) -> bool:
@@ -104,26 +106,57 @@ def table_for_file(path: Path) -> str:
     return stem
 
 
+def _check_path(path: Path) -> None:
+    """A missing file or a folder stops the load with a plain message."""
+    if path.is_dir():
+        raise LoadError(f"{path.name}: is a folder, not a file — give the files in it")
+    if not path.is_file():
+        raise LoadError(f"{path}: no such file")
+
+
 def read_as_text(path: Path) -> pa.Table:
     """Every column as text; nothing is interpreted yet."""
-    if not path.exists():
-        raise LoadError(f"{path}: no such file")
+    _check_path(path)
     suffix = "".join(path.suffixes).lower()
     if suffix.endswith(".parquet"):
-        table = pq.read_table(path)
-        cols = []
-        for name in table.column_names:
-            col = table[name]
-            if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
-                cols.append(col.unify_dictionaries())  # text already, stored compactly
-                continue
-            if pa.types.is_dictionary(col.type):
-                col = col.cast(col.type.value_type)
-            cols.append(col if pa.types.is_string(col.type) else pc.cast(col, pa.string()))
-        return pa.table(cols, names=table.column_names)
+        return _read_parquet_as_text(path)
     if suffix.endswith(".csv") or suffix.endswith(".csv.gz"):
         return _read_csv_as_text(path)
     raise LoadError(f"{path.name}: unknown file type; give a .csv or .parquet file")
+
+
+def _read_parquet_as_text(path: Path) -> pa.Table:
+    """A Parquet file with every column as text. A file that is not Parquet (or is cut
+    short), a nested column, or bytes that are not UTF-8 text stop the load."""
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        reason = _clean(str(exc).replace(str(path), path.name))
+        raise LoadError(
+            f"{path.name}: not a readable Parquet file ({reason}) — it may be cut short or "
+            "not Parquet at all; write it again; nothing was loaded"
+        ) from None
+    cols = []
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
+            cols.append(col.unify_dictionaries())  # text already, stored compactly
+            continue
+        if pa.types.is_nested(col.type):
+            raise LoadError(
+                f"{path.name}: column {_clean(name)} is nested ({col.type}) — give one plain "
+                "value (text, number or date) per cell; nothing was loaded"
+            )
+        try:
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(col.type.value_type)
+            cols.append(col if pa.types.is_string(col.type) else pc.cast(col, pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise LoadError(
+                f"{path.name}: column {_clean(name)} ({col.type}) cannot be read as text "
+                "(bytes that are not UTF-8?) — give text, numbers or dates; nothing was loaded"
+            ) from None
+    return pa.table(cols, names=table.column_names)
 
 
 #: Runs of digits as long as an identifier (an NHS number has ten): never echoed.
@@ -142,15 +175,36 @@ def _read_csv_as_text(path: Path) -> pa.Table:
     the row's values: they may hold identifiers)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as f:
-            header = next(csv.reader(f), None)
+        with opener(path, "rb") as raw_file:
+            start = raw_file.read(1 << 20)
+        if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise LoadError(
+                f'{path.name}: the file is UTF-16 text — save it as UTF-8 ("CSV UTF-8") and '
+                "load it again; nothing was loaded"
+            )
+        # Only the first line is the header: bad text further on is reported by its line.
+        # utf-8-sig: a byte order mark (as Excel writes) is not part of the first name.
+        first = re.split(rb"\r\n|\r|\n", start, maxsplit=1)[0].decode("utf-8-sig")
+        header = next(csv.reader([first]), None)
     except UnicodeDecodeError:
         raise LoadError(f"{path.name}, line 1: the header is not UTF-8 text") from None
     except (OSError, csv.Error) as exc:
         raise LoadError(f"{path.name}: not a readable CSV file ({_clean(str(exc))})") from None
-    if not header:
+    if not header or not any(c.strip() for c in header):
         raise LoadError(f"{path.name}: the file is empty — it needs a header line")
-    duplicates = sorted({c for c in header if header.count(c) > 1})
+    if any(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", c) for c in header):
+        raise LoadError(
+            f"{path.name}, line 1: the header has control characters (NUL bytes?) — this is "
+            "not a CSV text file; nothing was loaded"
+        )
+    if len(header) == 1:
+        for sep, called in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in header[0]:
+                raise LoadError(
+                    f"{path.name}, line 1: the header is one column separated by {called} — "
+                    "separate the columns with commas; nothing was loaded"
+                )
+    duplicates = sorted({_clean(c) for c in header if header.count(c) > 1})
     if duplicates:
         raise LoadError(
             f"{path.name}, line 1: the column(s) {', '.join(duplicates)} appear more than once "
@@ -184,6 +238,8 @@ def _read_csv_as_text(path: Path) -> pa.Table:
                 "nothing was loaded"
             ) from None
         text = str(exc)
+        if "Empty CSV file" in text:  # a header and no rows, without a final newline
+            return pa.table({name: pa.array([], pa.string()) for name in header})
         if "UTF8" in text or "UTF-8" in text:
             raise LoadError(
                 f"{path.name}: some text is not UTF-8 ({_clean(text)}) — save the file as "
@@ -196,9 +252,12 @@ def _first_ragged_line(path: Path, opener: Any, fields: int) -> int | None:
     """The line of the first row whose field count differs from the header's."""
     with opener(path, "rt", encoding="utf-8", newline="", errors="replace") as f:
         reader = csv.reader(f)
-        for row in reader:
-            if len(row) != fields:
-                return reader.line_num
+        try:
+            for row in reader:
+                if len(row) != fields:
+                    return reader.line_num
+        except csv.Error:  # a field longer than the csv module reads: no line to give
+            return None
     return None
 
 
@@ -402,15 +461,20 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
                 "the person is not in the people table (load people first)",
             )
         )
-    if table.name == "activity":
+    if table.name == "activity":  # the person's life, joined once (see _LIFE)
+        checks.append(("t._life_death < t.start_date", "start_date is after the person's death"))
         checks.append(
-            (
-                "t.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM people x WHERE "
-                "x.person_id = t.person_id AND x.death_date < t.start_date)",
-                "start_date is after the person's death",
-            )
+            ("t.start_date < t._life_birth", "start_date is before the person's month of birth")
         )
     return checks
+
+
+#: An event's person's month of birth and date of death, beside the event (one join).
+_LIFE = """LEFT JOIN (
+    SELECT person_id AS _life_person, death_date AS _life_death,
+      make_date(birth_year, birth_month, 1) AS _life_birth
+    FROM people
+  ) life ON life._life_person = staging.person_id"""
 
 
 def validation_sql(table: Table) -> str:
@@ -449,7 +513,7 @@ def validation_sql(table: Table) -> str:
 WITH t AS (
   SELECT *,
     {typed}
-  FROM staging
+  FROM staging {_LIFE if table.name == "activity" else ""}
 )
 SELECT t._line, {columns}, concat_ws('; ',
       {reasons}
@@ -528,6 +592,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
             f"{src.path.name}: unknown table {src.table!r}; choose one of {', '.join(TABLES)}"
         )
     table = TABLES[src.table]
+    _check_path(src.path)
     sha = file_sha256(src.path)
     promise = _check_manifest(src.path, sha, table) if src.rows is None else Promise()
     previous = con.execute(
@@ -547,6 +612,12 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
             "— the file is not the one the manifest describes; write it again"
         )
     _check_control_totals(src.path.name, raw, promise.control)
+    ignored = _ignored_columns(raw, table)
+    if ignored:
+        say(
+            f"{src.path.name}: ignoring column(s) not in the {table.name} table: "
+            + ", ".join(ignored)
+        )
     say(f"{src.path.name}: pseudonymising and checking {raw.num_rows:,} rows")
     staged = _prepare(raw, table, key, src.path.name)
     del raw
@@ -600,7 +671,25 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         ],
     )
     say(f"{src.path.name}: read {read:,}, loaded {loaded:,}, rejected {read - loaded:,}")
-    return FileReport(src.path.name, table.name, read, loaded, read - loaded, load_id=load_id)
+    return FileReport(
+        src.path.name,
+        table.name,
+        read,
+        loaded,
+        read - loaded,
+        load_id=load_id,
+        ignored_columns=ignored,
+    )
+
+
+def _ignored_columns(raw: pa.Table, table: Table) -> tuple[str, ...]:
+    """Names of the file's columns that are not in the table, fit to print."""
+    wanted = {("nhs_number" if c == "person_id" else c) for c in table.column_names}
+    return tuple(
+        _clean(name) if name.strip() else "(a column with no name)"
+        for name in raw.column_names
+        if name not in wanted and not name.startswith("_")
+    )
 
 
 @dataclass(frozen=True)
@@ -706,6 +795,8 @@ def _check_manifest(path: Path, sha: str, table: Table) -> Promise:
         return Promise()
     try:
         files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        if not isinstance(files, dict):
+            raise ValueError("files is not an object")
     except (OSError, ValueError, AttributeError):
         raise LoadError(
             f"{manifest}: not a readable manifest — remove it or write it again"
