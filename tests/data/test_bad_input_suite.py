@@ -39,6 +39,7 @@ from commissioning.cli.main import app
 from commissioning.data.load import FileReport, LoadError, Source, load_files, table_for_file
 from commissioning.data.pseudonymise import pseudonym
 from commissioning.store.duckdb_store import connect
+from nhs_scan import mark_raw_input
 
 KEY = b"a test key that is long enough"
 PEOPLE_HEADER = (
@@ -855,7 +856,7 @@ def test_bad_input(case: Case, good_store: Path, tmp_path: Path) -> None:
     store = tmp_path / "store.duckdb"
     shutil.copy(good_store, store)
     folder = tmp_path / "in"
-    folder.mkdir()
+    mark_raw_input(folder)  # some inputs carry NHS numbers under other names (patients.csv)
     path = case.build(folder)
     con = connect(store)
     before = snapshot(con)
