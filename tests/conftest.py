@@ -12,7 +12,7 @@ import pytest
 from commissioning.synthetic.generate import generate, write
 from commissioning.synthetic.parameters import SyntheticParameters
 
-pytest_plugins = ["postgres_fixture"]
+pytest_plugins = ["postgres_fixture", "nhs_scan"]  # nhs_scan: see tests/nhs_scan.py
 
 SMALL = SyntheticParameters(people=4_000, years=2, seed=11)
 CALIBRATION = SyntheticParameters(people=60_000, years=4, seed=20261123)

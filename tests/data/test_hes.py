@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from commissioning.data.hes import read_hes
 from commissioning.data.load import Source, load_files
 from commissioning.store.duckdb_store import connect
+from nhs_scan import mark_raw_input
 
 KEY = b"a test key that is long enough"
+
+
+@pytest.fixture(autouse=True)
+def _extracts_are_raw_input(tmp_path: Path) -> None:
+    """The extracts these tests write carry NHS numbers, and their stores are in memory."""
+    mark_raw_input(tmp_path)
 
 
 def _reference(con: object, tmp_path: Path) -> None:

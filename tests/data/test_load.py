@@ -13,7 +13,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from commissioning.cli.main import app
+from commissioning.core.schema import COST_RANGE_GBP
 from commissioning.data.load import LoadError, Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
 from commissioning.store.duckdb_store import connect, table_counts
@@ -229,3 +232,29 @@ def test_a_different_key_is_refused(small_population: Path) -> None:
     _load_population(con, small_population)
     with pytest.raises(LoadError, match="different pseudonymisation key"):
         load_files(con, [Source(small_population / "people.parquet", "people")], KEY)
+
+
+def test_a_synthetic_population_over_the_default_years_loads_with_no_rejects(
+    tmp_path: Path,
+) -> None:
+    """``synth`` then ``load``: every row passes, and every cost sits well inside the
+    plausible range of its point of delivery (so the ranges are not tuned to the edge)."""
+    runner = CliRunner()
+    out, store = tmp_path / "synthetic", tmp_path / "s.duckdb"
+    made = runner.invoke(app, ["synth", "--people", "3000", "--seed", "5", "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    files = [str(p) for p in sorted(out.glob("*.parquet"))]
+    loaded = runner.invoke(app, ["load", "--demo", "--store", str(store), *files])
+    assert loaded.exit_code == 0, loaded.output
+    con = connect(store)
+    counts = table_counts(con)
+    assert counts["rejects"] == 0 and counts["activity"] > 50_000
+    years = con.execute("SELECT count(DISTINCT year) FROM synthetic_person_year").fetchone()
+    assert years == (4,)
+    spread = con.execute(
+        "SELECT point_of_delivery, min(cost_gbp), max(cost_gbp) FROM activity GROUP BY 1"
+    ).fetchall()
+    assert {pod for pod, _, _ in spread} == set(COST_RANGE_GBP)
+    for pod, lowest, highest in spread:
+        low, high = COST_RANGE_GBP[pod]
+        assert lowest >= 2 * low and highest <= high / 2, (pod, lowest, highest)

@@ -1,5 +1,6 @@
 """Implausible rows are rejected with a reason each (and the good rows load): dates in the
-future or before 1900, events after death, the very old alive, costs no event has, values
+future or before 1900, events after death, the very old alive, a cost outside the plausible
+range of its point of delivery, values
 that are not finite, a setting that contradicts its point of delivery, malformed codes,
 control characters, and placeholder NHS numbers."""
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from commissioning.core.schema import COST_RANGE_GBP, POINTS_OF_DELIVERY
 from commissioning.data.load import Source, load_files
 from commissioning.store.duckdb_store import connect
 
@@ -64,7 +66,24 @@ ACTIVITY_CASES = {
     ),
     "a cost no event has": (
         GOOD_EVENT.replace("A1,", "A2,").replace(",190.00", ",99999999999.99"),
-        "cost_gbp is above 5,000,000",
+        "cost_gbp is outside the plausible range for outpatient_first (£0 to £5,000)",
+    ),
+    "an outpatient attendance at the cost of an admission": (
+        GOOD_EVENT.replace("A1,", "A2,").replace(",190.00", ",6000.00"),
+        "cost_gbp is outside the plausible range for outpatient_first (£0 to £5,000)",
+    ),
+    "an admission costed in thousands of pounds": (
+        "A2,9434765919,admitted_patient_care,elective_inpatient,RAA,2022-05-01,2022-05-03,"
+        "2,,,1,2.20",
+        "cost_gbp is outside the plausible range for elective_inpatient (£5 to £500,000)",
+    ),
+    "a GP appointment at no cost": (
+        "A2,9434765919,primary_care,gp_appointment,A81001,2022-05-01,2022-05-01,,,,1,0.00",
+        "cost_gbp is outside the plausible range for gp_appointment (£1 to £500)",
+    ),
+    "a negative cost": (
+        GOOD_EVENT.replace("A1,", "A2,").replace(",190.00", ",-190.00"),
+        "cost_gbp is below 0",
     ),
     "units not a number": (
         GOOD_EVENT.replace("A1,", "A2,").replace(",1,190.00", ",NaN,190.00"),
@@ -128,3 +147,32 @@ def test_an_implausible_event_is_rejected_with_its_reason(tmp_path: Path, case: 
         "SELECT reason FROM rejects WHERE table_name = 'activity'"
     ).fetchone()
     assert reason in got, got
+    if case == "a negative cost":  # one reason, not also the range of its point of delivery
+        assert got == reason, got
+
+
+def test_every_point_of_delivery_has_a_cost_range() -> None:
+    assert set(COST_RANGE_GBP) == set(POINTS_OF_DELIVERY)
+    assert all(0 <= low < high for low, high in COST_RANGE_GBP.values())
+
+
+def test_costs_at_the_ends_of_a_range_load(tmp_path: Path) -> None:
+    con = _store(tmp_path)
+    people = tmp_path / "people.csv"
+    people.write_text("\n".join([PEOPLE_HEADER, ALIVE]) + "\n")
+    rows = [
+        f"A{i},9434765919,{POINTS_OF_DELIVERY[pod]},{pod},RAA,2022-05-01,2022-05-01,"
+        f"{'0' if POINTS_OF_DELIVERY[pod] == 'admitted_patient_care' else ''},,,1,{cost}.00"
+        for i, (pod, cost) in enumerate(
+            (pod, end) for pod, ends in COST_RANGE_GBP.items() for end in ends
+        )
+    ]
+    activity = tmp_path / "activity.csv"
+    activity.write_text("\n".join([ACTIVITY_HEADER, *rows]) + "\n")
+    reports = load_files(
+        con,  # type: ignore[arg-type]
+        [Source(people, "people"), Source(activity, "activity")],
+        KEY,
+    )
+    events = {r.table: r for r in reports}["activity"]
+    assert (events.rows_read, events.rows_loaded) == (2 * len(COST_RANGE_GBP),) * 2

@@ -226,6 +226,12 @@ def load(
             "already loaded: nothing changed" if r.already_loaded else "",
         )
     out.print(summary)
+    for r in reports:
+        if r.ignored_columns:
+            out.print(
+                f"{escape(r.file_name)}: column(s) not in the {r.table} table were ignored: "
+                + escape(", ".join(r.ignored_columns))
+            )
     if any(r.rows_rejected for r in reports):
         out.print("See the reasons with: commissioning rejects")
 

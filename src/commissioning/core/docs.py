@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from commissioning.core.schema import (
+    COST_RANGE_GBP,
     DUCKDB_TYPES,
     POINTS_OF_DELIVERY,
     TABLES,
@@ -45,6 +46,8 @@ def _allowed(table: Table, col: Column) -> str:
         return ", ".join(f"`{c}`" for c in codes)
     if col.name == "primary_diagnosis":
         return "ICD-10 code, e.g. `J18.9`"
+    if col.name == "cost_gbp" and "point_of_delivery" in table.column_names:
+        return "≥ 0, and within the plausible range of its point of delivery (see below)"
     if col.minimum is not None and col.maximum is not None:
         return f"{_number(col.minimum)} to {_number(col.maximum)}"
     if col.minimum is not None:
@@ -83,14 +86,23 @@ def table_markdown(table: Table) -> str:
 
 
 def points_of_delivery_markdown() -> str:
-    """Each point of delivery, its setting and what ``activity.units`` counts for it."""
+    """Each point of delivery, its setting, what ``activity.units`` counts for it and the
+    plausible cost of one event (the loader rejects a cost outside it)."""
     lines = [
-        "| point of delivery | setting | `units` counts |",
-        "| --- | --- | --- |",
+        "| point of delivery | setting | `units` counts | plausible `cost_gbp` of one event (£) |",
+        "| --- | --- | --- | --- |",
     ]
     for pod, setting in POINTS_OF_DELIVERY.items():
         unit = UNITS_BY_POINT_OF_DELIVERY.get(pod, "events (1 for each)")
-        lines.append(f"| `{pod}` | `{setting}` | {unit} |")
+        low, high = COST_RANGE_GBP[pod]
+        lines.append(f"| `{pod}` | `{setting}` | {unit} | {low:,} to {high:,} |")
+    lines += [
+        "",
+        "The cost ranges are deliberately wide plausibility bounds, not tariffs: orders of "
+        "magnitude from the National Cost Collection (National Schedule of NHS Costs 2022/23) "
+        "and the PSSRU Unit Costs of Health and Social Care 2023 (`COST_RANGE_GBP` in "
+        "`core/schema.py`).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -43,8 +43,6 @@ FORMATS: dict[str, tuple[str, str]] = {
 EARLIEST_DATE = "1900-01-01"
 #: No one alive is older than this (the oldest people in the UK are about 115).
 OLDEST_ALIVE = 115
-#: The most one event may cost (£): far above any tariff or placement cost.
-MOST_PER_EVENT_GBP = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -107,6 +105,42 @@ POINTS_OF_DELIVERY: dict[str, str] = {
     "nursing_care": "social_care",
 }
 SETTINGS = tuple(dict.fromkeys(POINTS_OF_DELIVERY.values()))
+
+COST_RANGE_GBP: dict[str, tuple[int, int]] = {
+    # point_of_delivery: (lowest, highest) plausible cost of one event, in pounds
+    "gp_appointment": (1, 500),
+    "community_contact": (0, 1_000),
+    "mental_health_contact": (0, 5_000),
+    "ae_attendance": (0, 5_000),
+    "emergency_admission": (5, 500_000),
+    "elective_inpatient": (5, 500_000),
+    "day_case": (5, 50_000),
+    "outpatient_first": (0, 5_000),
+    "outpatient_follow_up": (0, 5_000),
+    "home_care": (0, 250_000),
+    "residential_care": (0, 1_000_000),
+    "nursing_care": (0, 1_000_000),
+}
+"""The plausible cost of one ``activity`` row for each point of delivery (£, both ends
+included): a row outside its range is rejected.
+
+These are deliberately wide plausibility bounds, not tariffs or prices. They are set
+from the orders of magnitude of the NHS National Cost Collection (the National
+Schedule of NHS Costs 2022/23: most outpatient and A&E attendances cost tens to
+hundreds of pounds, day cases hundreds to a few thousand, elective and non-elective
+spells hundreds to tens of thousands, with long critical care spells reaching hundreds
+of thousands) and, for GP appointments and social care, the PSSRU Unit Costs of Health
+and Social Care 2023 (a GP appointment tens of pounds; home care tens of pounds an
+hour; a care home placement about £1,000 to £2,000 a week, specialist placements
+several times that). A social care row is a package over a period (up to a year or
+more), so its ceiling is that of a year of the costliest care.
+
+The floors are low on purpose: they catch an amount given in thousands of pounds
+(``2.2`` for a £2,200 spell). Zero is allowed where unpriced contacts are ordinary and
+where the synthetic generator's cost noise reaches below a pound (an A&E attendance at
+25p in the default population). Every row the generator writes lies well inside its
+range (a test checks).
+"""
 
 UNITS_BY_POINT_OF_DELIVERY: dict[str, str] = {
     "home_care": "hours of care",
@@ -301,8 +335,7 @@ ACTIVITY = Table(
             "Cost of the event to the commissioner",
             unit="£",
             minimum=0,
-            maximum=MOST_PER_EVENT_GBP,
-        ),
+        ),  # and within the range of its point of delivery: COST_RANGE_GBP
     ),
     primary_key=("activity_id",),
     checks=(
@@ -445,6 +478,11 @@ TABLES: dict[str, Table] = {
 """Every canonical table, in load order (dimensions before facts)."""
 
 PERSON_TABLES = tuple(name for name, t in TABLES.items() if "person_id" in t.column_names)
+
+
+def money_columns(table: Table) -> list[str]:
+    """The columns of a table that hold amounts of money (``DECIMAL``, in pounds)."""
+    return [c.name for c in table.columns if c.dtype == "decimal"]
 
 
 def allowed_codes(table: Table, column: Column) -> tuple[str, ...]:

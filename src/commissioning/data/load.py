@@ -25,8 +25,9 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ import pyarrow.parquet as pq
 
 from commissioning.core.failpoint import failpoint
 from commissioning.core.schema import (
+    COST_RANGE_GBP,
     DUCKDB_TYPES,
     EARLIEST_DATE,
     FORMATS,
@@ -75,6 +77,8 @@ class FileReport:
     rows_rejected: int
     already_loaded: bool = False
     load_id: str = ""
+    ignored_columns: tuple[str, ...] = ()
+    """Columns of the file that are not in its table (not loaded)."""
 
     @property
     def balanced(self) -> bool:
@@ -102,26 +106,57 @@ def table_for_file(path: Path) -> str:
     return stem
 
 
+def _check_path(path: Path) -> None:
+    """A missing file or a folder stops the load with a plain message."""
+    if path.is_dir():
+        raise LoadError(f"{path.name}: is a folder, not a file — give the files in it")
+    if not path.is_file():
+        raise LoadError(f"{path}: no such file")
+
+
 def read_as_text(path: Path) -> pa.Table:
     """Every column as text; nothing is interpreted yet."""
-    if not path.exists():
-        raise LoadError(f"{path}: no such file")
+    _check_path(path)
     suffix = "".join(path.suffixes).lower()
     if suffix.endswith(".parquet"):
-        table = pq.read_table(path)
-        cols = []
-        for name in table.column_names:
-            col = table[name]
-            if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
-                cols.append(col.unify_dictionaries())  # text already, stored compactly
-                continue
-            if pa.types.is_dictionary(col.type):
-                col = col.cast(col.type.value_type)
-            cols.append(col if pa.types.is_string(col.type) else pc.cast(col, pa.string()))
-        return pa.table(cols, names=table.column_names)
+        return _read_parquet_as_text(path)
     if suffix.endswith(".csv") or suffix.endswith(".csv.gz"):
         return _read_csv_as_text(path)
     raise LoadError(f"{path.name}: unknown file type; give a .csv or .parquet file")
+
+
+def _read_parquet_as_text(path: Path) -> pa.Table:
+    """A Parquet file with every column as text. A file that is not Parquet (or is cut
+    short), a nested column, or bytes that are not UTF-8 text stop the load."""
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        reason = _clean(str(exc).replace(str(path), path.name))
+        raise LoadError(
+            f"{path.name}: not a readable Parquet file ({reason}) — it may be cut short or "
+            "not Parquet at all; write it again; nothing was loaded"
+        ) from None
+    cols = []
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
+            cols.append(col.unify_dictionaries())  # text already, stored compactly
+            continue
+        if pa.types.is_nested(col.type):
+            raise LoadError(
+                f"{path.name}: column {_clean(name)} is nested ({col.type}) — give one plain "
+                "value (text, number or date) per cell; nothing was loaded"
+            )
+        try:
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(col.type.value_type)
+            cols.append(col if pa.types.is_string(col.type) else pc.cast(col, pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise LoadError(
+                f"{path.name}: column {_clean(name)} ({col.type}) cannot be read as text "
+                "(bytes that are not UTF-8?) — give text, numbers or dates; nothing was loaded"
+            ) from None
+    return pa.table(cols, names=table.column_names)
 
 
 #: Runs of digits as long as an identifier (an NHS number has ten): never echoed.
@@ -140,15 +175,36 @@ def _read_csv_as_text(path: Path) -> pa.Table:
     the row's values: they may hold identifiers)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as f:
-            header = next(csv.reader(f), None)
+        with opener(path, "rb") as raw_file:
+            start = raw_file.read(1 << 20)
+        if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise LoadError(
+                f'{path.name}: the file is UTF-16 text — save it as UTF-8 ("CSV UTF-8") and '
+                "load it again; nothing was loaded"
+            )
+        # Only the first line is the header: bad text further on is reported by its line.
+        # utf-8-sig: a byte order mark (as Excel writes) is not part of the first name.
+        first = re.split(rb"\r\n|\r|\n", start, maxsplit=1)[0].decode("utf-8-sig")
+        header = next(csv.reader([first]), None)
     except UnicodeDecodeError:
         raise LoadError(f"{path.name}, line 1: the header is not UTF-8 text") from None
     except (OSError, csv.Error) as exc:
         raise LoadError(f"{path.name}: not a readable CSV file ({_clean(str(exc))})") from None
-    if not header:
+    if not header or not any(c.strip() for c in header):
         raise LoadError(f"{path.name}: the file is empty — it needs a header line")
-    duplicates = sorted({c for c in header if header.count(c) > 1})
+    if any(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", c) for c in header):
+        raise LoadError(
+            f"{path.name}, line 1: the header has control characters (NUL bytes?) — this is "
+            "not a CSV text file; nothing was loaded"
+        )
+    if len(header) == 1:
+        for sep, called in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in header[0]:
+                raise LoadError(
+                    f"{path.name}, line 1: the header is one column separated by {called} — "
+                    "separate the columns with commas; nothing was loaded"
+                )
+    duplicates = sorted({_clean(c) for c in header if header.count(c) > 1})
     if duplicates:
         raise LoadError(
             f"{path.name}, line 1: the column(s) {', '.join(duplicates)} appear more than once "
@@ -182,6 +238,8 @@ def _read_csv_as_text(path: Path) -> pa.Table:
                 "nothing was loaded"
             ) from None
         text = str(exc)
+        if "Empty CSV file" in text:  # a header and no rows, without a final newline
+            return pa.table({name: pa.array([], pa.string()) for name in header})
         if "UTF8" in text or "UTF-8" in text:
             raise LoadError(
                 f"{path.name}: some text is not UTF-8 ({_clean(text)}) — save the file as "
@@ -194,9 +252,12 @@ def _first_ragged_line(path: Path, opener: Any, fields: int) -> int | None:
     """The line of the first row whose field count differs from the header's."""
     with opener(path, "rt", encoding="utf-8", newline="", errors="replace") as f:
         reader = csv.reader(f)
-        for row in reader:
-            if len(row) != fields:
-                return reader.line_num
+        try:
+            for row in reader:
+                if len(row) != fields:
+                    return reader.line_num
+        except csv.Error:  # a field longer than the csv module reads: no line to give
+            return None
     return None
 
 
@@ -347,6 +408,8 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
                 f"{col.name} is not {looks}",
             )
         )
+    if col.name == "cost_gbp" and "point_of_delivery" in table.column_names:
+        checks += _cost_range_checks(typed)
     if col.name == "primary_diagnosis":
         checks.append(
             (
@@ -355,6 +418,19 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
             )
         )
     return checks
+
+
+def _cost_range_checks(cost: str) -> list[tuple[str, str]]:
+    """One check a point of delivery: a cost (not negative: that has its own reason)
+    outside the plausible range of the row's point of delivery."""
+    pod = f"t.{_q('point_of_delivery')}"
+    return [
+        (
+            f"{pod} = {_lit(name)} AND {cost} >= 0 AND NOT ({cost} BETWEEN {low} AND {high})",
+            f"cost_gbp is outside the plausible range for {name} (£{low:,} to £{high:,})",
+        )
+        for name, (low, high) in COST_RANGE_GBP.items()
+    ]
 
 
 def _num(value: float) -> str:
@@ -385,15 +461,20 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
                 "the person is not in the people table (load people first)",
             )
         )
-    if table.name == "activity":
+    if table.name == "activity":  # the person's life, joined once (see _LIFE)
+        checks.append(("t._life_death < t.start_date", "start_date is after the person's death"))
         checks.append(
-            (
-                "t.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM people x WHERE "
-                "x.person_id = t.person_id AND x.death_date < t.start_date)",
-                "start_date is after the person's death",
-            )
+            ("t.start_date < t._life_birth", "start_date is before the person's month of birth")
         )
     return checks
+
+
+#: An event's person's month of birth and date of death, beside the event (one join).
+_LIFE = """LEFT JOIN (
+    SELECT person_id AS _life_person, death_date AS _life_death,
+      make_date(birth_year, birth_month, 1) AS _life_birth
+    FROM people
+  ) life ON life._life_person = staging.person_id"""
 
 
 def validation_sql(table: Table) -> str:
@@ -432,7 +513,7 @@ def validation_sql(table: Table) -> str:
 WITH t AS (
   SELECT *,
     {typed}
-  FROM staging
+  FROM staging {_LIFE if table.name == "activity" else ""}
 )
 SELECT t._line, {columns}, concat_ws('; ',
       {reasons}
@@ -511,8 +592,9 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
             f"{src.path.name}: unknown table {src.table!r}; choose one of {', '.join(TABLES)}"
         )
     table = TABLES[src.table]
+    _check_path(src.path)
     sha = file_sha256(src.path)
-    expected_rows = _check_manifest(src.path, sha) if src.rows is None else None
+    promise = _check_manifest(src.path, sha, table) if src.rows is None else Promise()
     previous = con.execute(
         "SELECT rows_read, rows_loaded, rows_rejected FROM loads "
         "WHERE file_sha256 = ? AND table_name = ?",
@@ -524,10 +606,17 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         return FileReport(src.path.name, table.name, read, loaded, rejected, already_loaded=True)
     say(f"{src.path.name}: reading")
     raw = src.rows if src.rows is not None else read_as_text(src.path)
-    if expected_rows is not None and raw.num_rows != expected_rows:
+    if promise.rows is not None and raw.num_rows != promise.rows:
         raise LoadError(
-            f"{src.path.name}: {raw.num_rows:,} rows, but manifest.json says {expected_rows:,} "
+            f"{src.path.name}: {raw.num_rows:,} rows, but manifest.json says {promise.rows:,} "
             "— the file is not the one the manifest describes; write it again"
+        )
+    _check_control_totals(src.path.name, raw, promise.control)
+    ignored = _ignored_columns(raw, table)
+    if ignored:
+        say(
+            f"{src.path.name}: ignoring column(s) not in the {table.name} table: "
+            + ", ".join(ignored)
         )
     say(f"{src.path.name}: pseudonymising and checking {raw.num_rows:,} rows")
     staged = _prepare(raw, table, key, src.path.name)
@@ -582,17 +671,132 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         ],
     )
     say(f"{src.path.name}: read {read:,}, loaded {loaded:,}, rejected {read - loaded:,}")
-    return FileReport(src.path.name, table.name, read, loaded, read - loaded, load_id=load_id)
+    return FileReport(
+        src.path.name,
+        table.name,
+        read,
+        loaded,
+        read - loaded,
+        load_id=load_id,
+        ignored_columns=ignored,
+    )
 
 
-def _check_manifest(path: Path, sha: str) -> int | None:
+def _ignored_columns(raw: pa.Table, table: Table) -> tuple[str, ...]:
+    """Names of the file's columns that are not in the table, fit to print."""
+    wanted = {("nhs_number" if c == "person_id" else c) for c in table.column_names}
+    return tuple(
+        _clean(name) if name.strip() else "(a column with no name)"
+        for name in raw.column_names
+        if name not in wanted and not name.startswith("_")
+    )
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What a manifest says of a file: its rows, and control totals (``rows`` and
+    ``sum_<column>``, an exact decimal) to check against the file before loading it."""
+
+    rows: int | None = None
+    control: dict[str, int | Decimal] = field(default_factory=dict)
+
+
+#: A number as a control total counts it: plain decimal notation (no exponent, no
+#: thousands separator, no NaN); spaces around it are trimmed as on loading.
+_PLAIN_DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
+
+
+def control_sum(values: pa.Array | pa.ChunkedArray) -> Decimal:
+    """The exact sum of a column's values, as text, that are numbers in plain decimal
+    notation; anything else (empty, text, NaN, infinity) counts as nothing. Numbers that
+    are not text yet are first written as text, as the loader reads them."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    if not pa.types.is_string(values.type):
+        values = pc.cast(values, pa.string())
+    text = pc.utf8_trim_whitespace(values)
+    numbers = pc.filter(text, pc.fill_null(pc.match_substring_regex(text, _PLAIN_DECIMAL), False))
+    total = Decimal(0)
+    for entry in pc.value_counts(numbers).to_pylist():  # each distinct value once
+        total += Decimal(entry["values"]) * entry["counts"]
+    return total
+
+
+def control_totals(table: pa.Table, money_columns: Sequence[str]) -> dict[str, object]:
+    """Control totals of a table as a manifest records them: its rows and, for each money
+    column, the exact sum as a decimal in a string (``{"rows": 3, "sum_cost_gbp":
+    "1234.56"}``)."""
+    totals: dict[str, object] = {"rows": table.num_rows}
+    for name in money_columns:
+        totals[f"sum_{name}"] = f"{control_sum(table[name]):f}"
+    return totals
+
+
+def _check_control_totals(file_name: str, raw: pa.Table, control: dict[str, int | Decimal]) -> None:
+    """The rows read and the sums over the file must be the manifest's control totals."""
+    for name, want in control.items():
+        if name == "rows":
+            got: int | Decimal = raw.num_rows
+        else:
+            column = name.removeprefix("sum_")
+            if column not in raw.column_names:
+                raise LoadError(
+                    f"{file_name}: manifest.json gives the control total {name}, but the "
+                    f"file has no column {column} — nothing was loaded"
+                )
+            got = control_sum(raw[column])
+        if got != want:
+            raise LoadError(
+                f"{file_name}: control total {name} does not match — manifest.json says "
+                f"{want:,}, the file gives {got:,}; the file is not the one its sender "
+                "totalled: get it (or the manifest) again; nothing was loaded"
+            )
+
+
+def _read_control(path: Path, table: Table, control: object) -> dict[str, int | Decimal]:
+    """A manifest's control totals for a file, checked for form (not yet against it)."""
+    where = f"{path.name}: the control totals in manifest.json"
+    if control is None:
+        return {}
+    if not isinstance(control, dict):
+        raise LoadError(f"{where} are not an object of totals — write the manifest again")
+    columns = {("nhs_number" if c == "person_id" else c) for c in table.column_names}
+    checked: dict[str, int | Decimal] = {}
+    for name, value in control.items():
+        if name == "rows":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise LoadError(f"{where}: rows must be a whole number of rows")
+            checked[name] = value
+            continue
+        if not name.startswith("sum_") or name.removeprefix("sum_") not in columns:
+            raise LoadError(
+                f"{where}: {name} is not a control total the loader knows (rows, or sum_ "
+                f"and a column of {table.name})"
+            )
+        try:
+            total = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            total = None
+        if total is None or not total.is_finite() or "_" in str(value):
+            raise LoadError(
+                f'{where}: {name} must be an exact decimal in a string, such as "1234.56"'
+            )
+        checked[name] = total
+    return checked
+
+
+def _check_manifest(path: Path, sha: str, table: Table) -> Promise:
     """If a ``manifest.json`` beside the file lists it, the file must be the one it lists
-    (its SHA-256); returns the rows it promises, else None."""
+    (its SHA-256); returns the rows and control totals it promises."""
     manifest = path.parent / "manifest.json"
     if not manifest.is_file():
-        return None
+        return Promise()
     try:
         files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        if not isinstance(files, dict):
+            raise ValueError("files is not an object")
     except (OSError, ValueError, AttributeError):
         raise LoadError(
             f"{manifest}: not a readable manifest — remove it or write it again"
@@ -601,14 +805,17 @@ def _check_manifest(path: Path, sha: str) -> int | None:
         (f for f in files.values() if isinstance(f, dict) and f.get("file") == path.name), None
     )
     if entry is None:
-        return None
+        return Promise()
     if entry.get("sha256") != sha:
         raise LoadError(
             f"{path.name}: its contents differ from what manifest.json records (cut short or "
             "changed since it was written) — write the files again; nothing was loaded"
         )
     rows = entry.get("rows")
-    return int(rows) if isinstance(rows, int) else None
+    return Promise(
+        rows=int(rows) if isinstance(rows, int) else None,
+        control=_read_control(path, table, entry.get("control")),
+    )
 
 
 def rejects_summary(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple[str, ...]]:

@@ -23,7 +23,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from commissioning.core.failpoint import failpoint
-from commissioning.core.schema import PLACE_OF_DEATH_CODES, POINTS_OF_DELIVERY, TABLES
+from commissioning.core.schema import (
+    PLACE_OF_DEATH_CODES,
+    POINTS_OF_DELIVERY,
+    TABLES,
+    money_columns,
+)
+from commissioning.data.load import control_totals
 from commissioning.synthetic import parameters as P
 from commissioning.synthetic.model import fitted_model
 from commissioning.synthetic.simulate import PROCEDURES, Buffers, DiagnosisMix, simulate
@@ -287,8 +293,10 @@ def write(
     file_format: FileFormat = "parquet",
 ) -> dict[str, object]:
     """Write each table to ``folder/<table>.<format>`` and a ``manifest.json`` (each
-    file's rows and SHA-256), atomically: every file is written under a temporary name and
-    renamed into place, the old manifest is removed first and the new one written last.
+    file's rows, SHA-256 and control totals: its rows and the exact sum of every money
+    column, which the loader checks against the file), atomically: every file is
+    written under a temporary name and renamed into place, the old manifest is removed
+    first and the new one written last.
     A write that is killed leaves no file cut short under a table's name and no manifest
     vouching for a mix; the loader checks files against the manifest beside them."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -307,6 +315,7 @@ def write(
                 "file": path.name,
                 "rows": table.num_rows,
                 "sha256": hashlib.sha256(partial.read_bytes()).hexdigest(),
+                "control": control_totals(table, money_columns(TABLES[name])),
             }
             os.replace(partial, path)
         finally:
