@@ -77,9 +77,9 @@ ACTIVITY_CASES = {
         "2,,,1,2.20",
         "cost_gbp is outside the plausible range for elective_inpatient (£5 to £500,000)",
     ),
-    "a GP appointment at no cost": (
-        "A2,9434765919,primary_care,gp_appointment,A81001,2022-05-01,2022-05-01,,,,1,0.00",
-        "cost_gbp is outside the plausible range for gp_appointment (£1 to £500)",
+    "a GP appointment at the cost of a day case": (
+        "A2,9434765919,primary_care,gp_appointment,A81001,2022-05-01,2022-05-01,,,,1,900.00",
+        "cost_gbp is outside the plausible range for gp_appointment (£0 to £500)",
     ),
     "a negative cost": (
         GOOD_EVENT.replace("A1,", "A2,").replace(",190.00", ",-190.00"),

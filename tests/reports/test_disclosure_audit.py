@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from commissioning.reports.audit import Finding, audit_published
+from nhs_scan import mark_raw_input
 
 
 @pytest.fixture
@@ -156,6 +157,7 @@ def test_person_level_files_and_unlisted_files_are_found(copy: Path, pack: Path)
 
 
 def test_an_edited_file_and_an_nhs_number_are_found(copy: Path) -> None:
+    mark_raw_input(copy)  # the planted number is meant to be there
     with (copy / "spc.csv").open("a") as f:
         f.write("x,Edited after,common_cause,x,16\n")
     frame = _read(copy, "peers.csv")

@@ -108,7 +108,7 @@ SETTINGS = tuple(dict.fromkeys(POINTS_OF_DELIVERY.values()))
 
 COST_RANGE_GBP: dict[str, tuple[int, int]] = {
     # point_of_delivery: (lowest, highest) plausible cost of one event, in pounds
-    "gp_appointment": (1, 500),
+    "gp_appointment": (0, 500),
     "community_contact": (0, 1_000),
     "mental_health_contact": (0, 5_000),
     "ae_attendance": (0, 5_000),
