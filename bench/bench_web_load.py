@@ -56,7 +56,7 @@ def make_store(people: int) -> Path:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    return folder / "commissioning.duckdb"
+    return folder / "restricted" / "commissioning.duckdb"
 
 
 def start_server(store: Path, port: int) -> subprocess.Popen[bytes]:
@@ -68,7 +68,7 @@ def start_server(store: Path, port: int) -> subprocess.Popen[bytes]:
             "--store",
             str(store),
             "--reports",
-            str(store.parent),
+            str(store.parent.parent),
             "--port",
             str(port),
         ],
