@@ -77,11 +77,18 @@ def nhs_number_valid(digits: str) -> bool:
     return check != 10 and check == int(digits[9])
 
 
+#: A number written as the value of a money field (``"gross_pence": 3400000000``): an
+#: amount in pence can pass the modulus 11 check, and is not a person's number.
+MONEY_KEY = re.compile(r"(pence|_gbp|amount)\\?[\"']?\s*[:=]\s*$")
+
+
 def _matches(text: str) -> Iterator[tuple[str, int]]:
     """Each raw NHS number in a text, as ten digits, with where it starts."""
     for match in CANDIDATE.finditer(text):
         digits = match.group(1).replace(" ", "")
-        if nhs_number_valid(digits):
+        if nhs_number_valid(digits) and not MONEY_KEY.search(
+            text[max(0, match.start() - 24) : match.start()]
+        ):
             yield digits, match.start()
 
 
@@ -153,7 +160,7 @@ def _vendored() -> tuple[bytes, ...]:
 
 def _scan_bytes(path: Path, where: str, content: bytes | None = None) -> list[Finding]:
     data = path.read_bytes() if content is None else content
-    if b"<script" in data:
+    if b"<script" in data or path.suffix == ".js":  # a page, or the pack's shared library
         for library in _vendored():
             data = data.replace(library, b"")
     return _lines_of(data.decode("latin-1"), where)

@@ -145,3 +145,11 @@ def test_captured_output_and_error_lines_are_scanned() -> None:
         ("t.py::a", "Captured stdout call"),
         ("t.py::b", "call error"),
     ]
+
+
+def test_an_amount_in_pence_is_not_a_person_but_the_same_digits_alone_are() -> None:
+    from nhs_scan import find_nhs_numbers
+
+    assert find_nhs_numbers('{"gross_pence": 3400000000}') == []  # £34m, passes modulus 11
+    assert find_nhs_numbers('"detail": "{\\"amount_pence\\": 3400000000}"') == []
+    assert find_nhs_numbers("patient 3400000000 seen") == ["3400000000"]
