@@ -1,3 +1,8 @@
 """commissioning: a workbench for the people who commission health and care."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("commissioning")  # one source: the version in pyproject.toml
+except PackageNotFoundError:  # pragma: no cover - run from a source tree never installed
+    __version__ = "0+unknown"

@@ -120,3 +120,23 @@ def test_demo_writes_an_index_page(tmp_path: Path) -> None:
     from commissioning.reports.audit import audit_published
 
     assert audit_published(tmp_path / "published") == []  # the outsider's audit
+
+
+def test_the_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"commissioning {version('commissioning')}"
+
+
+def test_the_run_script_works_from_any_folder(tmp_path: Path) -> None:
+    """Its help is printed from another folder, and nothing is made there."""
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "run"
+    done = subprocess.run(
+        [str(script), "help"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert "./run demo" in done.stdout and "--fast" in done.stdout
+    assert list(tmp_path.iterdir()) == []

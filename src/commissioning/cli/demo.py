@@ -31,7 +31,9 @@ Say = Callable[[str], None]
 STORE_FILE = "commissioning.duckdb"
 
 
-def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> Path:
+def run_demo(
+    out_dir: Path, *, people: int, years: int, seed: int, say: Say, threshold: int = 8
+) -> Path:
     """Generate, load, check and report; returns the published index page's path.
 
     ``out_dir/published`` receives the report pack, through the publication gate;
@@ -44,12 +46,13 @@ def run_demo(out_dir: Path, *, people: int, years: int, seed: int, say: Say) -> 
     shutil.rmtree(out_dir / PUBLISHED, ignore_errors=True)  # a pack is made whole each time
     outputs = Outputs(
         out_dir,
+        threshold=threshold,
         as_at=date(last + 1, 3, 31),
         period=f"financial years {fy(year_list[0])} to {fy(last)}",
     )
 
     say(
-        f"1/4 synthetic population: {people:,} people in {len(params.places)} places, {years} years"
+        f"1/8 synthetic population: {people:,} people in {len(params.places)} places, {years} years"
     )
     tables = generate(params, on_progress=lambda m: say(f"    {m}"))
     data_dir = outputs.restricted / "synthetic"

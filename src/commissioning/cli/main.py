@@ -49,6 +49,27 @@ StoreOption = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from commissioning import __version__
+
+        out.print(f"commissioning {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and stop."
+        ),
+    ] = False,
+) -> None:
+    """A workbench for commissioning health and care: understand needs, plan, contract
+    for outcomes and pay for them, on pseudonymised person-level data."""
+
+
 def friendly_errors(func: F) -> F:
     """Turn a user's mistake into one clear line and exit code 2."""
 
@@ -294,6 +315,7 @@ def demo(
         ),
     ] = True,
     port: Annotated[int, typer.Option(help="Port of the web workbench.")] = 8000,
+    config: ConfigOption = None,
 ) -> None:
     """Run the whole workbench on a synthetic population: generate it, load it,
     check it against national figures, write every report with an index page, then serve
@@ -301,7 +323,14 @@ def demo(
     from commissioning.cli.demo import run_demo
 
     with progress_bar(8) as say:
-        index = run_demo(out_dir, people=people, years=years, seed=seed, say=say)
+        index = run_demo(
+            out_dir,
+            people=people,
+            years=years,
+            seed=seed,
+            say=say,
+            threshold=load_settings(config).publication.suppression_threshold,
+        )
     out.print(f"Open {index} in a browser to see the published pack.")
     if serve:
         from commissioning.cli.demo import STORE_FILE
@@ -395,7 +424,29 @@ def _open_store_tables(store: Path | None, config: Path | None) -> tuple[Any, An
     return con, tables, years
 
 
-OutOption = Annotated[Path, typer.Option("--out", help="Folder to write the report to.")]
+OutOption = Annotated[
+    Path,
+    typer.Option(
+        "--out", help="Folder to write the report to (published/ and restricted/ inside it)."
+    ),
+]
+
+
+def _outputs(out_dir: Path, config: Path | None, years: list[int]) -> Any:
+    """The published and restricted folders under ``out_dir``, with the configured
+    suppression threshold, dated to the end of the last financial year in the store."""
+    from datetime import date
+
+    from commissioning.reports.pack import fy
+    from commissioning.reports.publish import Outputs
+
+    settings = load_settings(config)
+    return Outputs(
+        out_dir,
+        threshold=settings.publication.suppression_threshold,
+        as_at=date(years[-1] + 1, 3, 31),
+        period=f"financial years {fy(years[0])} to {fy(years[-1])}",
+    )
 
 
 @app.command()
@@ -407,12 +458,9 @@ def needs(
     as one HTML report a commissioner can read (small numbers hidden)."""
     from commissioning.reports.needs_report import write_needs_report
 
-    settings = load_settings(config)
     _, tables, years = _open_store_tables(store, config)
-    page = write_needs_report(
-        tables, out_dir, years, suppression_threshold=settings.publication.suppression_threshold
-    )
-    out.print(f"Needs assessment written to {page}")
+    page = write_needs_report(tables, _outputs(out_dir, config, years), years)
+    out.print(f"Needs assessment written to {page} (person-level files: {out_dir}/restricted)")
 
 
 @app.command()
@@ -425,7 +473,7 @@ def indicators(
     from commissioning.reports.indicators_report import write_indicators_report
 
     _, tables, years = _open_store_tables(store, config)
-    page = write_indicators_report(tables, out_dir, years)
+    page = write_indicators_report(tables, _outputs(out_dir, config, years), years)
     out.print(f"Indicators written to {page}")
 
 
@@ -439,5 +487,5 @@ def benchmark(
     from commissioning.reports.benchmark_report import write_benchmark_report
 
     _, tables, years = _open_store_tables(store, config)
-    page = write_benchmark_report(tables, out_dir, years)
+    page = write_benchmark_report(tables, _outputs(out_dir, config, years), years)
     out.print(f"Benchmark written to {page}")

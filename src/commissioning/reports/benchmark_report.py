@@ -310,7 +310,7 @@ def write_benchmark_report(
             tables, ind_id, years, home, peer_codes, overdispersion=overdispersion, library=lib
         )
         # what is shown and what the opportunity uses: small counts and few people hidden
-        pc = dataclasses.replace(pc, table=published(pc.table))
+        pc = dataclasses.replace(pc, table=published(pc.table, outputs.threshold))
         cost = cost_per_event(tables, pc.indicator, years, home, library=lib)
         opp = opportunity(pc, cost)
         # opportunity per year: the numerator pools the years
@@ -320,7 +320,8 @@ def write_benchmark_report(
         opps.append(opp)
         sections.append(_comparison_section(pc, opp, names))
     comparison = with_counts_apart(
-        pd.concat([published(c) for c in comparisons], ignore_index=True), lib
+        pd.concat([published(c, outputs.threshold) for c in comparisons], ignore_index=True),
+        lib,
     )
     outputs.table("comparison.csv", comparison, COMPARISON_DISCLOSURE)
     opportunities = pd.concat(opps, ignore_index=True)
@@ -340,7 +341,7 @@ def write_benchmark_report(
     for ind_id in practice_indicators:
         ind = lib.get(ind_id)
         table, fp = practice_variation(tables, ind_id, home, years, library=lib)
-        table = published(table)
+        table = published(table, outputs.threshold)
         variation.append(table)
         rows, flags = [], []
         for _, r in table.iterrows():
@@ -395,7 +396,10 @@ def write_benchmark_report(
     if variation:
         outputs.table(
             "practice_variation.csv",
-            with_counts_apart(pd.concat([published(v) for v in variation], ignore_index=True), lib),
+            with_counts_apart(
+                pd.concat([published(v, outputs.threshold) for v in variation], ignore_index=True),
+                lib,
+            ),
             PRACTICE_DISCLOSURE,
         )
     first, last = min(years), max(years)

@@ -96,8 +96,10 @@ def published(frame: pd.DataFrame, threshold: int = 8) -> pd.DataFrame:
     A row is suppressed if its numerator is, or if its denominator counts fewer than
     ``threshold`` (a mean of three people's scores is three people's scores)."""
     out = frame.copy()
-    denominator = pd.to_numeric(out["denominator"], errors="coerce")
-    few = ((denominator > 0) & (denominator < threshold)).fillna(False)
+    few = pd.Series(False, index=out.index)
+    for column in ("numerator", "denominator"):
+        counts = pd.to_numeric(out[column], errors="coerce")
+        few |= ((counts > 0) & (counts < threshold)).fillna(False)
     hide = out["suppressed"].astype(bool) | few
     out["suppressed"] = hide
     for col in out.columns:
@@ -207,7 +209,7 @@ def write_indicators_report(
     home = home_place or find_home_place(tables)
     outputs = as_outputs(out)
     home_name = names_in(tables).get(home, home)
-    allp = published(compute_all(tables, "place_code", years, library=lib))
+    allp = published(compute_all(tables, "place_code", years, library=lib), outputs.threshold)
     outputs.table(
         "indicators.csv",
         with_counts_apart(allp, lib).rename(columns={"group": "place_code"}),
@@ -279,7 +281,7 @@ def write_indicators_report(
         except ValueError:
             continue  # no quarterly series for this indicator
         if "denominator" in series.columns and len(series):
-            series = published(series)
+            series = published(series, outputs.threshold)
         if len(series) < SPC_MIN_POINTS or series["suppressed"].astype(bool).any():
             if not len(series):
                 reason = "Not charted: no quarterly series"

@@ -661,7 +661,7 @@ def write_needs_report(
     financial years. Returns the path of ``needs.html``."""
     outputs = as_outputs(out, threshold=suppression_threshold)
     a = needs_analysis(tables, years)
-    t = suppression_threshold
+    t = outputs.threshold
     a.person_year.to_parquet(outputs.restricted_path("person_year.parquet"), index=False)
     prevalence = Disclosure(
         counts=["cases", "population"],
