@@ -9,7 +9,9 @@ import pytest
 
 from commissioning.data.load import Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
+from commissioning.decide.files import example, read_case, read_exercise
 from commissioning.reports.benchmark_report import write_benchmark_report
+from commissioning.reports.decide_report import write_case_page, write_priorities_page
 from commissioning.reports.indicators_report import write_indicators_report
 from commissioning.reports.needs_report import write_needs_report
 from commissioning.reports.pack import write_index
@@ -44,5 +46,7 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_needs_report(tables, outputs, years)
     write_indicators_report(tables, outputs, years)
     write_benchmark_report(tables, outputs, years)
+    write_priorities_page(outputs, read_exercise(example("priorities.toml")))
+    write_case_page(outputs, read_case(example("falls_case.toml")))
     write_index(outputs, tables, years, "A synthetic population of 800 people.")
     return root / "out" / "published"

@@ -21,7 +21,14 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "pack"
-PAGES = ["index.html", "needs.html", "indicators.html", "benchmark.html"]
+PAGES = [
+    "index.html",
+    "needs.html",
+    "indicators.html",
+    "benchmark.html",
+    "priorities.html",
+    "business_case.html",
+]
 #: A4 landscape less 12 mm margins, at 96 pixels an inch.
 PRINT_WIDTH = round((297 - 24) / 25.4 * 96)
 

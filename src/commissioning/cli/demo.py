@@ -163,8 +163,9 @@ def _stage_reports(
     write_needs_report(tables, outputs, years)
     say("6/8 outcome indicators and monitoring (SPC)")
     write_indicators_report(tables, outputs, years)
-    say("7/8 benchmarking against the most similar places")
+    say("7/8 benchmarking against the most similar places; priorities and a business case")
     write_benchmark_report(tables, outputs, years)
+    _decide(outputs)
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
     # the anchor beside the store, as the contract commands expect
     anchor = outputs.restricted / f"{STORE_FILE}.ledger-anchor.jsonl"
@@ -172,6 +173,15 @@ def _stage_reports(
     page = run_contract_stage(tables, con, outputs, years, say, anchor)
     _web_world(con, tables, anchor)
     return str(page.relative_to(outputs.restricted))
+
+
+def _decide(outputs: Outputs) -> None:
+    """The shipped priority-setting exercise and business case, as pages of the pack."""
+    from commissioning.decide.files import example, read_case, read_exercise
+    from commissioning.reports.decide_report import write_case_page, write_priorities_page
+
+    write_priorities_page(outputs, read_exercise(example("priorities.toml")))
+    write_case_page(outputs, read_case(example("falls_case.toml")))
 
 
 def _web_world(con: duckdb.DuckDBPyConnection, tables: dict[str, ir.Table], anchor: Path) -> None:

@@ -394,10 +394,12 @@ def serve_cmd(
 
 def _mount_contracts() -> None:
     from commissioning.cli.contract import contract_app
+    from commissioning.cli.decide import decide_app
     from commissioning.cli.serve import access_app
 
     app.add_typer(contract_app, name="contract")
     app.add_typer(access_app, name="access")
+    app.add_typer(decide_app, name="decide")
 
 
 _mount_contracts()

@@ -34,6 +34,16 @@ PAGES: dict[str, tuple[str, str]] = {
         "The home place beside the places most like it, the opportunity in activity and "
         "pounds, and variation between practices.",
     ),
+    "priorities.html": (
+        "Priorities for investment and disinvestment",
+        "Candidates scored by the panel against agreed criteria, the best package within "
+        "the budget, and how the choice turns on the weights.",
+    ),
+    "business_case.html": (
+        "Business case",
+        "A proposed service change appraised as the Green Book sets out: net present "
+        "value, return, payback and the range of outcomes.",
+    ),
 }
 
 
@@ -87,6 +97,8 @@ def write_index(
             "opportunity.csv",
             "practice_variation.csv",
         ],
+        "priorities.html": ["priorities.csv"],
+        "business_case.html": ["business_case.csv"],
     }
     listed = set(outputs.listed())
     known = {t for ts in tables_by_page.values() for t in ts}

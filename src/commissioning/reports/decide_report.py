@@ -1,0 +1,304 @@
+"""Decision pages of the pack: a priority-setting exercise and a business case.
+
+Each page is written through the publication gate with the table behind it. Neither holds
+a count from person-level data: the people a candidate reaches is the plan's estimate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from markupsafe import Markup
+
+from commissioning.decide.business_case import appraise, discount_factor, simulate
+from commissioning.decide.files import CaseFile, ExerciseFile
+from commissioning.decide.pbma import (
+    best_package,
+    greedy_package,
+    package_uncertainty,
+    weight_sensitivity,
+)
+from commissioning.reports.formatting import count, gbp, share
+from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
+from commissioning.reports.publish import Disclosure, Outputs
+
+PLAN = "the plan's estimate, not a count from person-level data"
+
+
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    return [SimpleNamespace(**{str(k): v for k, v in r.items()}) for r in frame.to_dict("records")]
+
+
+def _label(criterion: str) -> str:
+    return criterion.replace("_", " ").capitalize()
+
+
+def priorities_frame(ef: ExerciseFile) -> pd.DataFrame:
+    """One row per candidate: cost, value, value per £1,000 and whether each method
+    chooses it, with how often it is chosen when the scores are uncertain."""
+    ex = ef.exercise
+    best, greedy = best_package(ex), greedy_package(ex)
+    often = package_uncertainty(ex, runs=300, seed=0, spread=ef.score_uncertainty)
+    return pd.DataFrame(
+        [
+            {
+                "id": c.id,
+                "name": c.name,
+                "cost_gbp": c.cost,
+                "people": ef.people.get(c.id, 0),
+                "value": ex.value(c),
+                "value_per_1000_gbp": ex.value(c) / c.cost * 1000 if c.cost > 0 else None,
+                "in_best_package": c.id in best.chosen,
+                "in_greedy_package": c.id in greedy.chosen,
+                "share_of_runs_chosen": often[c.id],
+            }
+            for c in ex.candidates
+        ]
+    )
+
+
+def _bubble(frame: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for chosen, colour, label in (
+        (True, "#005eb8", "In the best package"),
+        (False, "#768692", "Not chosen"),
+    ):
+        part = frame[frame.in_best_package == chosen]
+        fig.add_scatter(
+            x=part.cost_gbp / 1000,
+            y=part.value,
+            mode="markers+text",
+            text=part.name,
+            textposition="top center",
+            name=label,
+            marker={"size": (part.people.clip(lower=1) ** 0.5).clip(8, 60), "color": colour},
+        )
+    fig.update_layout(
+        title="Value for money: cost against value, bubble size by people reached",
+        xaxis_title="Cost a year (£ thousand; below 0 releases money)",
+        yaxis_title="Value (weighted score, 0 to 10)",
+        height=460,
+    )
+    return fig
+
+
+def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
+    ex = ef.exercise
+    frame = priorities_frame(ef)
+    best, greedy = best_package(ex), greedy_package(ex)
+    outputs.table(
+        "priorities.csv",
+        frame,
+        Disclosure(
+            labels=["in_best_package", "in_greedy_package"],
+            safe={
+                "cost_gbp": "the candidate's planned cost",
+                "people": PLAN,
+                "value": "the panel's weighted score",
+                "value_per_1000_gbp": "the panel's weighted score per £1,000",
+                "share_of_runs_chosen": "a share of simulated choices",
+            },
+        ),
+    )
+    yes = Markup("<strong>Yes</strong>")
+    rows = [
+        [
+            r.name,
+            gbp(r.cost_gbp),
+            count(r.people),
+            f"{r.value:.1f}",
+            "releases money" if r.cost_gbp <= 0 else f"{r.value_per_1000_gbp:.3f}",
+            yes if r.in_best_package else "No",
+            "Yes" if r.in_greedy_package else "No",
+            share(r.share_of_runs_chosen, 0),
+        ]
+        for r in _rows(frame)
+    ]
+    weights = ", ".join(f"{_label(k)} {share(w, 0)}" for k, w in ex.weights.items())
+    sens = weight_sensitivity(ex, step=0.1)
+    sens_rows = [
+        [
+            _label(s.criterion),
+            share(s.weight, 0),
+            ", ".join(frame.set_index("id").loc[list(s.chosen), "name"]) or "nothing",
+            f"{s.value:.2f}",
+            "Yes" if s.changed else "No",
+        ]
+        for s in sens
+    ]
+    return publish_page(
+        outputs,
+        "priorities.html",
+        ef.title,
+        f"Programme budgeting and marginal analysis within {gbp(ex.budget)} a year",
+        [
+            Section(
+                "The best package within the budget",
+                f"The panel's weights: {weights}. Each candidate's value is its weighted "
+                f"score. The best package ({', '.join(best.chosen)}) gives a value of "
+                f"{best.value:.1f} for {gbp(best.cost)}; ranking by value per pound and "
+                f"filling the budget in that order gives {greedy.value:.1f} "
+                f"({', '.join(greedy.chosen)}).",
+                tables=[
+                    TableBlock(
+                        "Candidates",
+                        [
+                            "Candidate",
+                            "Cost a year",
+                            "People reached",
+                            "Value",
+                            "Value per £1,000",
+                            "In the best package",
+                            "Chosen by value per pound",
+                            "Chosen when scores vary",
+                        ],
+                        rows,
+                        note=f"'Chosen when scores vary': how often the candidate is in the "
+                        f"best package when every score moves up to {ef.score_uncertainty:g} "
+                        "points either way (300 draws).",
+                    )
+                ],
+                figures=[
+                    FigureBlock(
+                        _bubble(frame),
+                        "Up and to the left is better value; a disinvestment sits left of "
+                        "zero, releasing money for the others.",
+                    )
+                ],
+            ),
+            Section(
+                "How the choice turns on the weights",
+                "Each weight moved 10 points up and down (the others scaled to keep the "
+                "total at 100%): where the package changes, the panel's choice rests on "
+                "that weight.",
+                tables=[
+                    TableBlock(
+                        "Sensitivity to the weights",
+                        ["Criterion", "Weight", "Best package", "Value", "Changed"],
+                        sens_rows,
+                    )
+                ],
+            ),
+        ],
+    )
+
+
+def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
+    case = cf.case
+    a = appraise(case)
+    sim = simulate(
+        case,
+        runs=2_000,
+        seed=0,
+        benefit_spread=cf.benefit_uncertainty,
+        cost_spread=cf.cost_uncertainty,
+    )
+    years = list(range(case.horizon + 1))
+    by_kind = {
+        k: [sum(f.amounts.get(y, 0.0) for f in case.flows if f.kind == k) for y in years]
+        for k in ("capital", "cost", "benefit")
+    }
+    frame = pd.DataFrame(
+        {
+            "year": years,
+            "capital_gbp": by_kind["capital"],
+            "cost_gbp": by_kind["cost"],
+            "benefit_gbp": by_kind["benefit"],
+            "discount_factor": [discount_factor(y) for y in years],
+            "cumulative_discounted_net_gbp": a.cumulative,
+        }
+    )
+    outputs.table(
+        "business_case.csv",
+        frame,
+        Disclosure(
+            labels=["year"],
+            safe={c: "a planned cash flow" for c in frame.columns if c != "year"},
+        ),
+    )
+    fig = go.Figure()
+    fig.add_scatter(
+        x=years, y=[v / 1000 for v in a.cumulative], mode="lines+markers", name="Cumulative"
+    )
+    fig.add_hline(y=0, line_dash="dash", line_color="#425563")
+    fig.update_layout(
+        title="Cumulative discounted net benefit by year",
+        xaxis_title="Year (0 is the year of the decision)",
+        yaxis_title="£ thousand",
+        height=380,
+    )
+    payback = (
+        "never within the case's years"
+        if a.payback_years is None
+        else f"{a.payback_years:.1f} years"
+    )
+    headline = [
+        ["Present value of costs (with optimism bias)", gbp(a.pv_costs)],
+        ["Present value of benefits", gbp(a.pv_benefits)],
+        ["Net present value", gbp(a.npv)],
+        ["Benefit-cost ratio", f"{a.benefit_cost_ratio:.2f}"],
+        ["Return on investment", share(a.roi)],
+        ["Discounted payback", payback],
+        ["Optimism bias added", gbp(a.optimism_bias_gbp)],
+        [
+            "Benefits needed to break even",
+            share(a.break_even_benefit_scale, 0) + " of those expected",
+        ],
+        ["Net present value, 90% range", f"{gbp(sim.npv_low)} to {gbp(sim.npv_high)}"],
+        ["Chance the net present value is positive", share(sim.p_positive, 0)],
+    ]
+    yearly = [
+        [
+            str(r.year),
+            gbp(r.capital_gbp),
+            gbp(r.cost_gbp),
+            gbp(r.benefit_gbp),
+            f"{r.discount_factor:.4f}",
+            gbp(r.cumulative_discounted_net_gbp),
+        ]
+        for r in _rows(frame)
+    ]
+    return publish_page(
+        outputs,
+        "business_case.html",
+        f"Business case: {case.name}",
+        "Appraised as HM Treasury's Green Book sets out (discount rate 3.5% a year, optimism bias)",
+        [
+            Section(
+                "The case in figures",
+                f"Benefits vary by {share(cf.benefit_uncertainty, 0)} and costs by "
+                f"{share(cf.cost_uncertainty, 0)} (one standard deviation) in 2,000 "
+                "simulated outcomes.",
+                tables=[TableBlock("Appraisal", ["Measure", "Value"], headline)],
+                figures=[
+                    FigureBlock(
+                        fig, "The case pays back where the line crosses zero and stays above it."
+                    )
+                ],
+            ),
+            Section(
+                "Year by year",
+                "Pounds as planned (before discounting; capital with its optimism bias in the "
+                "totals), the Green Book discount factor, and the cumulative discounted net "
+                "benefit.",
+                tables=[
+                    TableBlock(
+                        "Cash flows",
+                        [
+                            "Year",
+                            "Capital",
+                            "Running costs",
+                            "Benefits",
+                            "Discount factor",
+                            "Cumulative net",
+                        ],
+                        yearly,
+                    )
+                ],
+            ),
+        ],
+    )

@@ -1,0 +1,48 @@
+"""The decide commands on the shipped examples, and a malformed file's one-line error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from commissioning.cli.main import app
+from commissioning.reports.audit import audit_published
+
+runner = CliRunner()
+
+
+def test_priorities_and_a_case_from_the_examples(tmp_path: Path) -> None:
+    for name in ("priorities", "case"):
+        result = runner.invoke(app, ["decide", "example", name, "--to", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "pack"
+    result = runner.invoke(
+        app, ["decide", "priorities", str(tmp_path / "priorities.toml"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Best package: falls, social-prescribing, stop-arthroscopy (value 17.9)" in result.output
+    result = runner.invoke(
+        app, ["decide", "case", str(tmp_path / "falls_case.toml"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Net present value £65; benefit-cost ratio 1.00" in result.output
+    page = (out / "published" / "business_case.html").read_text()
+    assert "Net present value" in page and "£252,082" in page  # present value of costs
+    assert audit_published(out / "published") == []
+
+
+def test_a_malformed_exercise_names_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "p.toml"
+    bad.write_text(
+        'title = "x"\nbudget_gbp = 10\n[weights]\nhealth = 1.0\n'
+        '[[candidates]]\nid = "a"\nname = "A"\ncost_gbp = 5\nscores = { wealth = 3 }\n'
+    )
+    result = runner.invoke(app, ["decide", "priorities", str(bad), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    one_line = " ".join(result.output.split())  # the console wraps long lines
+    assert one_line.startswith("error: ") and one_line.endswith("p.toml: a: no score for health")
+    assert "Traceback" not in result.output
+    bad.write_text('title = "x"\nbudget_gbp = "lots"\nweights = {}\ncandidates = []\n')
+    result = runner.invoke(app, ["decide", "priorities", str(bad), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "budget_gbp" in result.output
