@@ -166,6 +166,7 @@ def _stage_reports(
     say("7/8 benchmarking against the most similar places; priorities and a business case")
     write_benchmark_report(tables, outputs, years)
     _decide(outputs)
+    _pilot(outputs, tables, years, say)
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
     # the anchor beside the store, as the contract commands expect
     anchor = outputs.restricted / f"{STORE_FILE}.ledger-anchor.jsonl"
@@ -182,6 +183,28 @@ def _decide(outputs: Outputs) -> None:
 
     write_priorities_page(outputs, read_exercise(example("priorities.toml")))
     write_case_page(outputs, read_case(example("falls_case.toml")))
+
+
+def _pilot(outputs: Outputs, tables: dict[str, ir.Table], years: list[int], say: Say) -> None:
+    """A pilot in the home place with an effect planted in the synthetic data (30% fewer
+    emergency admissions for people with two or more the year before), evaluated as an
+    analyst would, to show each design against the truth."""
+    from commissioning.data.queries import home_place
+    from commissioning.decide.evaluation import Pilot, cohort, evaluate, plant_effect
+    from commissioning.population.person_year import person_year_table
+    from commissioning.reports.decide_report import write_evaluation_page
+
+    if len(years) < 2:
+        return
+    pilot = Pilot("emergency_admissions", years[-2], years[-1], (home_place(tables),), 2)
+    person_year = person_year_table(tables, years[-2:]).to_pandas()
+    planted, truth = plant_effect(person_year, pilot, 0.3, seed=1)
+    try:
+        ev = evaluate(planted, pilot, seed=1)
+        sd = float(cohort(planted, pilot)["after"].std())
+        write_evaluation_page(outputs, ev, truth, sd)
+    except ValueError as exc:
+        say(f"    pilot evaluation left out: {exc}")
 
 
 def _web_world(con: duckdb.DuckDBPyConnection, tables: dict[str, ir.Table], anchor: Path) -> None:

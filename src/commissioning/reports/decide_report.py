@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 
 from commissioning.decide.business_case import appraise, discount_factor, simulate
+from commissioning.decide.evaluation import Evaluation, people_needed
 from commissioning.decide.files import CaseFile, ExerciseFile
 from commissioning.decide.pbma import (
     best_package,
@@ -299,6 +300,150 @@ def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
                         yearly,
                     )
                 ],
+            ),
+        ],
+    )
+
+
+def write_evaluation_page(
+    outputs: Outputs, ev: Evaluation, truth: float | None, sd_after: float
+) -> Path:
+    """The pilot's estimates beside each other (and beside the planted truth, on
+    synthetic data), the warnings, the balance of the matched groups and the power."""
+    pilot, naive, m = ev.pilot, ev.naive, ev.matched.estimate
+    outcome = pilot.outcome.replace("_", " ")
+    if min(naive.treated, m.treated, m.compared) < outputs.threshold:
+        raise ValueError(
+            f"fewer than {outputs.threshold} people in a group: the evaluation is not published"
+        )
+    estimates = pd.DataFrame(
+        [
+            {
+                "design": e.design,
+                "effect": e.effect,
+                "lower": e.lower,
+                "upper": e.upper,
+                "treated": e.treated,
+                "compared": e.compared,
+            }
+            for e in (naive, m)
+        ]
+    )
+    outputs.table(
+        "pilot_evaluation.csv",
+        estimates,
+        Disclosure(
+            counts=["treated", "compared"],
+            safe={
+                c: "a mean change over the treated (at least the threshold of people)"
+                for c in ("effect", "lower", "upper")
+            },
+        ),
+    )
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[naive.effect, m.effect],
+        y=["Before and after", "Matched comparison"],
+        error_x={
+            "type": "data",
+            "symmetric": False,
+            "array": [naive.upper - naive.effect, m.upper - m.effect],
+            "arrayminus": [naive.effect - naive.lower, m.effect - m.lower],
+        },
+        mode="markers",
+        marker={"size": 12, "color": "#005eb8"},
+        name="Estimate and 95% interval",
+    )
+    if truth is not None:
+        fig.add_vline(x=truth, line_dash="dash", line_color="#b65200")
+    fig.add_vline(x=0, line_color="#425563")
+    fig.update_layout(
+        title=f"Change in {outcome} per person a year, by design",
+        xaxis_title=f"Change in {outcome} per person",
+        height=320,
+        showlegend=False,
+    )
+    rows = [
+        [
+            e.design.capitalize(),
+            f"{e.effect:+.3f}",
+            f"{e.lower:+.3f} to {e.upper:+.3f}",
+            count(e.treated),
+            count(e.compared) if e.compared else "none",
+        ]
+        for e in (naive, m)
+    ]
+    if truth is not None:
+        rows.append(["Planted in the synthetic data (the truth)", f"{truth:+.3f}", "", "", ""])
+    labels = {
+        "age_years": "Age",
+        "female": "Women",
+        "condition_count": "Long-term conditions",
+        "efi": "Frailty index",
+        "imd_decile": "Deprivation decile",
+        "before": f"{outcome.capitalize()} before",
+    }
+    balance_rows = [
+        [
+            labels.get(r["covariate"], r["covariate"]),
+            f"{r['before_matching']:+.3f}",
+            f"{r['after_matching']:+.3f}",
+        ]
+        for r in ev.matched.balance.to_dict("records")
+    ]
+    needed = people_needed(sd_after, m.effect) if m.effect else None
+    return publish_page(
+        outputs,
+        "pilot_evaluation.html",
+        f"Did the pilot work? {outcome.capitalize()}",
+        f"People with {outcome} of at least {pilot.min_before:g} in {pilot.before_year}/"
+        f"{str(pilot.before_year + 1)[2:]}, treated in {', '.join(pilot.places)} from April "
+        f"{pilot.after_year}",
+        [
+            Section(
+                "The estimates",
+                "Each design's estimate of the change the pilot made, per person treated, "
+                "with its 95% interval. "
+                + (
+                    "On synthetic data the true effect is known: it was planted, and is the "
+                    "dashed line."
+                    if truth is not None
+                    else ""
+                ),
+                tables=[
+                    TableBlock(
+                        "Estimates",
+                        ["Design", "Change per person", "95% interval", "Treated", "Compared with"],
+                        rows,
+                    )
+                ],
+                figures=[
+                    FigureBlock(
+                        fig,
+                        "An interval that does not include the dashed line has missed the truth.",
+                    )
+                ],
+            ),
+            Section(
+                "What to read with care",
+                " ".join(ev.warnings) or "No warnings.",
+                tables=[
+                    TableBlock(
+                        "Balance of the groups (standardised differences; below 0.1 is balanced)",
+                        ["Characteristic", "All eligible", "Matched"],
+                        balance_rows,
+                    )
+                ],
+            ),
+            Section(
+                "Planning the next pilot",
+                (
+                    f"To detect a change of {abs(m.effect):.2f} {outcome} per person "
+                    f"(standard deviation {sd_after:.2f}) with 80% power at the 5% level, "
+                    f"about {needed:,} people are needed in each group."
+                )
+                if needed
+                else "The estimate is zero: no power calculation from it.",
             ),
         ],
     )

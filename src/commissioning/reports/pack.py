@@ -39,6 +39,11 @@ PAGES: dict[str, tuple[str, str]] = {
         "Candidates scored by the panel against agreed criteria, the best package within "
         "the budget, and how the choice turns on the weights.",
     ),
+    "pilot_evaluation.html": (
+        "Did the pilot work?",
+        "A pilot's effect estimated three ways, against the effect planted in the "
+        "synthetic data: before and after, and a matched comparison.",
+    ),
     "business_case.html": (
         "Business case",
         "A proposed service change appraised as the Green Book sets out: net present "
@@ -99,6 +104,7 @@ def write_index(
         ],
         "priorities.html": ["priorities.csv"],
         "business_case.html": ["business_case.csv"],
+        "pilot_evaluation.html": ["pilot_evaluation.csv"],
     }
     listed = set(outputs.listed())
     known = {t for ts in tables_by_page.values() for t in ts}
