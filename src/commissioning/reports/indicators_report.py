@@ -278,8 +278,11 @@ def write_indicators_report(
         ind = lib.get(ind_id)
         try:
             series, chart = spc_chart(tables, ind_id, home, years, library=lib)
-        except ValueError:
-            continue  # no quarterly series for this indicator
+        except ValueError:  # no quarterly series for this indicator (life expectancy, say)
+            icon_rows.append(
+                [ind.title, "Not charted: no quarterly series", POLARITY_TEXT[ind.polarity], "0"]
+            )
+            continue
         if "denominator" in series.columns and len(series):
             series = published(series, outputs.threshold)
         if len(series) < SPC_MIN_POINTS or series["suppressed"].astype(bool).any():
