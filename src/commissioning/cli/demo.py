@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import ibis.expr.types as ir
@@ -25,6 +26,9 @@ from commissioning.store.duckdb_store import connect, ibis_tables, table_counts
 from commissioning.synthetic.calibration import CalibrationRow, compare, measure
 from commissioning.synthetic.generate import generate, write
 from commissioning.synthetic.parameters import SyntheticParameters
+
+if TYPE_CHECKING:
+    from commissioning.decide.evaluation import Evaluation
 
 Say = Callable[[str], None]
 #: The demo's store, in the restricted folder.
@@ -166,13 +170,14 @@ def _stage_reports(
     say("7/8 benchmarking against the most similar places; priorities and a business case")
     write_benchmark_report(tables, outputs, years)
     _decide(outputs)
-    _pilot(outputs, tables, years, say)
+    evaluation = _pilot(outputs, tables, years, say)
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
     # the anchor beside the store, as the contract commands expect
     anchor = outputs.restricted / f"{STORE_FILE}.ledger-anchor.jsonl"
     anchor.unlink(missing_ok=True)
     page = run_contract_stage(tables, con, outputs, years, say, anchor)
     _web_world(con, tables, anchor)
+    _portfolio(outputs, con, anchor, evaluation)
     return str(page.relative_to(outputs.restricted))
 
 
@@ -185,7 +190,9 @@ def _decide(outputs: Outputs) -> None:
     write_case_page(outputs, read_case(example("falls_case.toml")))
 
 
-def _pilot(outputs: Outputs, tables: dict[str, ir.Table], years: list[int], say: Say) -> None:
+def _pilot(
+    outputs: Outputs, tables: dict[str, ir.Table], years: list[int], say: Say
+) -> Evaluation | None:
     """A pilot in the home place with an effect planted in the synthetic data (30% fewer
     emergency admissions for people with two or more the year before), evaluated as an
     analyst would, to show each design against the truth."""
@@ -195,7 +202,7 @@ def _pilot(outputs: Outputs, tables: dict[str, ir.Table], years: list[int], say:
     from commissioning.reports.decide_report import write_evaluation_page
 
     if len(years) < 2:
-        return
+        return None
     pilot = Pilot("emergency_admissions", years[-2], years[-1], (home_place(tables),), 2)
     person_year = person_year_table(tables, years[-2:]).to_pandas()
     planted, truth = plant_effect(person_year, pilot, 0.3, seed=1)
@@ -205,6 +212,65 @@ def _pilot(outputs: Outputs, tables: dict[str, ir.Table], years: list[int], say:
         write_evaluation_page(outputs, ev, truth, sd)
     except ValueError as exc:
         say(f"    pilot evaluation left out: {exc}")
+        return None
+    return ev
+
+
+def _portfolio(
+    outputs: Outputs, con: duckdb.DuckDBPyConnection, anchor: Path, ev: Evaluation | None
+) -> None:
+    """The portfolio page: programmes from the published spend, contracts from the
+    register, the pilot, and the nine measures (people's records from the example)."""
+    import pandas as pd
+
+    from commissioning.decide.files import example, read_exercise
+    from commissioning.decide.pbma import best_package
+    from commissioning.decide.portfolio import ContractLine, Facts, assess, read_recorded
+    from commissioning.operations import register
+    from commissioning.operations.base import DEMO_LEDGER_KEY, open_operations
+    from commissioning.reports.decide_report import write_portfolio_page
+    from commissioning.store.records import wrap_duckdb
+
+    ops = open_operations(wrap_duckdb(con), DEMO_LEDGER_KEY, anchor)
+    contracts = []
+    for contract_id in register.contract_ids(ops):
+        versions = register.signed_versions(ops, contract_id)
+        if not versions:
+            continue
+        c = versions[-1].contract
+        contracts.append(
+            ContractLine(
+                contract_id,
+                c.title,
+                c.form.type,
+                register.status(ops, contract_id),
+                float(c.finance.baseline_budget_gbp),
+                len(c.outcomes.measures),
+                c.scope.kind == "population",  # a cohort over years, not an episode
+            )
+        )
+    spend = pd.read_csv(outputs.published / "spend_by_programme.csv")
+    wide = spend.pivot_table(index="programme", columns="year", values="spend_gbp", aggfunc="sum")
+    years = sorted(wide.columns)
+    change = wide[years[-1]] / wide[years[-2]] - 1 if len(years) > 1 else wide[years[-1]] * 0
+    programmes = pd.DataFrame(
+        {"programme": wide.index, "spend_gbp": wide[years[-1]].to_numpy(), "change": change}
+    ).sort_values("spend_gbp", ascending=False)
+    attributable = programmes[~programmes["programme"].str.startswith("Not attributable")]
+    listed = outputs.listed()
+    facts = Facts(
+        benchmark_published="benchmark.html" in listed,
+        priorities_changed=bool(
+            best_package(read_exercise(example("priorities.toml")).exercise).chosen
+        ),
+        public_pages=sum(n.endswith(".html") for n in listed) + 1,  # with the index
+        data_as_at=outputs.as_at,
+        contracts=contracts,
+        top_programmes=list(attributable["programme"].head(3)),
+    )
+    recorded = read_recorded(example("effectiveness.toml"))
+    pilots = [ev.naive, ev.matched.estimate] if ev is not None else []
+    write_portfolio_page(outputs, facts, assess(facts, recorded), programmes, pilots)
 
 
 def _web_world(con: duckdb.DuckDBPyConnection, tables: dict[str, ir.Table], anchor: Path) -> None:

@@ -6,6 +6,7 @@ a count from person-level data: the people a candidate reaches is the plan's est
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,7 +16,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 
 from commissioning.decide.business_case import appraise, discount_factor, simulate
-from commissioning.decide.evaluation import Evaluation, people_needed
+from commissioning.decide.evaluation import Estimate, Evaluation, people_needed
 from commissioning.decide.files import CaseFile, ExerciseFile
 from commissioning.decide.pbma import (
     best_package,
@@ -23,6 +24,7 @@ from commissioning.decide.pbma import (
     package_uncertainty,
     weight_sensitivity,
 )
+from commissioning.decide.portfolio import Assessment, Facts
 from commissioning.reports.formatting import count, gbp, share
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.publish import Disclosure, Outputs
@@ -446,4 +448,106 @@ def write_evaluation_page(
                 else "The estimate is zero: no power calculation from it.",
             ),
         ],
+    )
+
+
+def write_portfolio_page(
+    outputs: Outputs,
+    facts: Facts,
+    assessments: Sequence[Assessment],
+    programmes: pd.DataFrame,
+    pilots: Sequence[Estimate] = (),
+) -> Path:
+    """Every programme, contract and pilot in one view, and the nine measures of
+    effective commissioning with their status and evidence."""
+    icon = {"met": "Met", "partly met": "Partly met", "not met": "Not met"}
+    measure_rows = [
+        [
+            f"{a.measure.number}. {a.measure.activity}",
+            a.measure.measure,
+            icon.get(a.status, a.status.capitalize()),
+            "From the workbench" if a.measure.source == "computed" else "Recorded by people",
+            a.evidence,
+        ]
+        for a in assessments
+    ]
+    contract_rows = [
+        [
+            c.title,
+            c.form.replace("_", " "),
+            c.status,
+            gbp(c.annual_budget_gbp),
+            str(c.outcome_measures),
+        ]
+        for c in facts.contracts
+    ]
+    programme_rows = [
+        [
+            str(r["programme"]),
+            gbp(r["spend_gbp"]),
+            "" if r["change"] != r["change"] else f"{100 * r['change']:+.1f}%",
+        ]
+        for r in programmes.to_dict("records")
+    ]
+    pilot_rows = [
+        [
+            e.design.capitalize(),
+            f"{e.effect:+.3f}",
+            f"{e.lower:+.3f} to {e.upper:+.3f}",
+            count(e.treated),
+        ]
+        for e in pilots
+    ]
+    sections = [
+        Section(
+            "How effective is our commissioning?",
+            "The nine activities of effective commissioning and their suggested measures "
+            "(Smith, Porter, Shaw and others, Nuffield Trust, 2013, table 3): five read from what the "
+            "workbench holds, four recorded by people with their evidence.",
+            tables=[
+                TableBlock(
+                    "The nine measures",
+                    ["Activity", "Measure", "Status", "Source", "Evidence"],
+                    measure_rows,
+                    flags=["miss" if a.status == "not met" else "" for a in assessments],
+                )
+            ],
+        ),
+        Section(
+            "Programmes: where the money goes",
+            "Spend by programme in the latest year, the highest first, with the change on "
+            "the year before.",
+            tables=[TableBlock("Programmes", ["Programme", "Spend", "Change"], programme_rows)],
+        ),
+        Section(
+            "Contracts",
+            "Every contract in the register: its form, where it stands, its annual budget "
+            "and how many outcome measures it pays on.",
+            tables=[
+                TableBlock(
+                    "Contracts",
+                    ["Contract", "Form", "Status", "Annual budget", "Outcome measures"],
+                    contract_rows,
+                )
+            ],
+        ),
+    ]
+    if pilot_rows:
+        sections.append(
+            Section(
+                "Pilots",
+                "Each pilot's estimated effect per person treated (see the pilot page).",
+                tables=[
+                    TableBlock(
+                        "Pilots", ["Design", "Effect", "95% interval", "Treated"], pilot_rows
+                    )
+                ],
+            )
+        )
+    return publish_page(
+        outputs,
+        "portfolio.html",
+        "The commissioning portfolio",
+        "Programmes, contracts and pilots in one view, and how effective the commissioning is",
+        sections,
     )

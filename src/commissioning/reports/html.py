@@ -9,6 +9,7 @@ Nothing is fetched from the network.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,6 +26,10 @@ _env = Environment(
     autoescape=select_autoescape(["html", "j2"]),
 )
 
+_FIGURE = re.compile(
+    r"^(suppressed|–|-|n/a|[-+−]?£?[\d,]+(\.\d+)?%?( to [-+−]?£?[\d,]+(\.\d+)?%?)?"
+    r"|[-+]?£?[\d,.]+ \([^)]*\))$"
+)
 RESTRICTED_MARKING = "RESTRICTED: person-level or unpublished working data. Not for publication."
 
 
@@ -39,6 +44,15 @@ class TableBlock:
     note: str = ""
     flags: Sequence[str] = field(default_factory=list)
     """Per row: '' or a CSS class ('miss', 'hit') to colour the row."""
+
+    def numeric(self) -> list[bool]:
+        """Per column: True if every filled cell is a figure (set right, in tabular
+        digits); text columns stay left."""
+        out = []
+        for j in range(len(self.columns)):
+            cells = [str(r[j]).strip() for r in self.rows if j < len(r) and str(r[j]).strip()]
+            out.append(j > 0 and bool(cells) and all(_FIGURE.match(c) for c in cells))
+        return out
 
 
 @dataclass

@@ -34,6 +34,11 @@ PAGES: dict[str, tuple[str, str]] = {
         "The home place beside the places most like it, the opportunity in activity and "
         "pounds, and variation between practices.",
     ),
+    "portfolio.html": (
+        "The commissioning portfolio",
+        "Programmes, contracts and pilots in one view, and the nine measures of effective "
+        "commissioning with their evidence.",
+    ),
     "priorities.html": (
         "Priorities for investment and disinvestment",
         "Candidates scored by the panel against agreed criteria, the best package within "
@@ -102,6 +107,7 @@ def write_index(
             "opportunity.csv",
             "practice_variation.csv",
         ],
+        "portfolio.html": [],
         "priorities.html": ["priorities.csv"],
         "business_case.html": ["business_case.csv"],
         "pilot_evaluation.html": ["pilot_evaluation.csv"],
