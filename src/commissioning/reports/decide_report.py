@@ -502,8 +502,8 @@ def write_portfolio_page(
         Section(
             "How effective is our commissioning?",
             "The nine activities of effective commissioning and their suggested measures "
-            "(Smith, Porter, Shaw and others, Nuffield Trust, 2013, table 3): five read from what the "
-            "workbench holds, four recorded by people with their evidence.",
+            "(Smith, Porter, Shaw and others, Nuffield Trust, 2013, table 3): five read from "
+            "what the workbench holds, four recorded by people with their evidence.",
             tables=[
                 TableBlock(
                     "The nine measures",
