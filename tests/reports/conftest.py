@@ -48,5 +48,46 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_benchmark_report(tables, outputs, years)
     write_priorities_page(outputs, read_exercise(example("priorities.toml")))
     write_case_page(outputs, read_case(example("falls_case.toml")))
+    _decisions(outputs)
     write_index(outputs, tables, years, "A synthetic population of 800 people.")
     return root / "out" / "published"
+
+
+def _decisions(outputs: Outputs) -> None:
+    """The portfolio and a pilot evaluation, from figures set out by hand (the pack's
+    population is too small for a pilot)."""
+    import pandas as pd
+
+    from commissioning.decide.evaluation import Estimate, Evaluation, Matched, Pilot
+    from commissioning.decide.portfolio import ContractLine, Facts, assess, read_recorded
+    from commissioning.reports.decide_report import write_evaluation_page, write_portfolio_page
+
+    pilot = Pilot("emergency_admissions", 2022, 2023, ("NVL",), 2)
+    naive = Estimate("before and after (treated only)", -1.9, -2.1, -1.7, 229)
+    matched = Estimate("matched difference in differences", -0.18, -0.31, -0.05, 229, 169)
+    balance = pd.DataFrame(
+        {
+            "covariate": ["age_years", "before"],
+            "before_matching": [0.2, -0.14],
+            "after_matching": [0.04, 0.0],
+        }
+    )
+    ev = Evaluation(pilot, naive, Matched(matched, balance, 0, -1.46), ["Regression to the mean."])
+    write_evaluation_page(outputs, ev, -0.12, 0.9)
+    facts = Facts(
+        True,
+        True,
+        6,
+        outputs.as_at,
+        [ContractLine("a", "Frail elderly alliance", "alliance", "live", 12e6, 3, True)],
+        ["Circulation", "Social care needs"],
+    )
+    programmes = pd.DataFrame(
+        {
+            "programme": ["Circulation", "Social care needs"],
+            "spend_gbp": [5e6, 4e6],
+            "change": [0.05, -0.02],
+        }
+    )
+    recorded = read_recorded(example("effectiveness.toml"))
+    write_portfolio_page(outputs, facts, assess(facts, recorded), programmes, [naive, matched])

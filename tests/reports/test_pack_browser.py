@@ -28,6 +28,8 @@ PAGES = [
     "benchmark.html",
     "priorities.html",
     "business_case.html",
+    "pilot_evaluation.html",
+    "portfolio.html",
 ]
 #: A4 landscape less 12 mm margins, at 96 pixels an inch.
 PRINT_WIDTH = round((297 - 24) / 25.4 * 96)
