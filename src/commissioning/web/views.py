@@ -34,6 +34,11 @@ REPORTS: dict[str, str] = {
     "needs.html": "Needs assessment: population, prevalence, segments, risk, spend",
     "indicators.html": "Outcome indicators with statistical process control",
     "benchmark.html": "Benchmarking: peers, funnel plots, opportunity, practice variation",
+    "portfolio.html": "The commissioning portfolio and the nine measures of effectiveness",
+    "priorities.html": "Priorities for investment and disinvestment",
+    "business_case.html": "Business case",
+    "pilot_evaluation.html": "Did the pilot work?",
+    "index.html": "The published pack",
 }
 #: The shared files of the report pack (its stylesheet and chart library).
 REPORT_ASSETS: dict[str, str] = {"report.css": "text/css", "plotly.min.js": "text/javascript"}
