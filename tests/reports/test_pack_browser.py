@@ -18,8 +18,6 @@ playwright = pytest.importorskip("playwright.sync_api", reason="pip install '.[b
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "pack"
 PAGES = [
     "index.html",
@@ -33,16 +31,6 @@ PAGES = [
 ]
 #: A4 landscape less 12 mm margins, at 96 pixels an inch.
 PRINT_WIDTH = round((297 - 24) / 25.4 * 96)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: apt-get install chromium", pytrace=False)
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

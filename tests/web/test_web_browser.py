@@ -23,16 +23,6 @@ playwright = pytest.importorskip("playwright.sync_api", reason="pip install '.[b
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 
@@ -42,16 +32,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str]
     world = build_world(tmp_path_factory.mktemp("browser"), settle=False)
     with served(world.app) as url:
         yield world, url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: apt-get install chromium", pytrace=False)
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 class Person:

@@ -35,6 +35,7 @@ from commissioning.indicators.stats import FunnelPlot
 from commissioning.reports.formatting import names_in
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.indicators_report import (
+    INDICATOR_DISCLOSURE,
     fmt,
     published,
     value_with_interval,
@@ -44,28 +45,14 @@ from commissioning.reports.publish import Disclosure, Outputs, as_outputs
 
 _RATIOS = ["expected", "ratio", "ratio_lower", "ratio_upper"]
 COMPARISON_DISCLOSURE = Disclosure(
-    counts=["numerator", "denominator"],
-    derived=[
-        "sum_of_values",
-        "value",
-        "lower",
-        "upper",
-        "lower_99_8",
-        "upper_99_8",
-        *_RATIOS,
-        "rank",
-    ],
+    counts=INDICATOR_DISCLOSURE.counts,
+    derived=[*INDICATOR_DISCLOSURE.derived, *_RATIOS, "rank"],
     hidden_flag="suppressed",
 )
 PRACTICE_DISCLOSURE = Disclosure(
-    counts=["numerator", "denominator"],
+    counts=INDICATOR_DISCLOSURE.counts,
     derived=[
-        "sum_of_values",
-        "value",
-        "lower",
-        "upper",
-        "lower_99_8",
-        "upper_99_8",
+        *INDICATOR_DISCLOSURE.derived,
         *_RATIOS,
         "ratio_lower_99_8",
         "ratio_upper_99_8",
