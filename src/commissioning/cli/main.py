@@ -350,6 +350,20 @@ def demo(
         )
 
 
+@app.command("init")
+@friendly_errors
+def init(
+    folder: Annotated[Path, typer.Argument(help="The folder to make (default: here).")] = Path("."),
+) -> None:
+    """Make a working folder: the settings file with every setting explained, a template
+    for each data file, an example contract, priority-setting exercise and business case,
+    and a README of the next steps. Nothing is overwritten."""
+    from commissioning.cli.init import init_folder
+
+    written = init_folder(folder)
+    out.print(f"Wrote {len(written)} files in {folder}; read {folder / 'README.txt'} next.")
+
+
 @app.command("serve")
 @friendly_errors
 def serve_cmd(
