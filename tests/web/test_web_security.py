@@ -285,7 +285,16 @@ def test_a_good_upload_is_kept_under_a_new_name_and_loaded(world: World) -> None
 def test_analyses_are_served_by_name_only(world: World) -> None:
     client = world.client("ann.analyst")
     assert client.get("/analysis/reports/needs.html").status_code == 200
-    for name in ("person_year.parquet", "..%2Fneeds.html", "%2E%2E%2Fetc%2Fpasswd", "spc.csv"):
+    table = client.get("/analysis/reports/spc.csv")  # a table the manifest lists
+    assert table.status_code == 200 and table.headers["content-type"].startswith("text/csv")
+    for name in (
+        "person_year.parquet",
+        "..%2Fneeds.html",
+        "%2E%2E%2Fetc%2Fpasswd",
+        "who_would_gain_most.csv",  # restricted, and not listed
+        "..%2Frestricted%2Fwho_would_gain_most.csv",  # listed by a forged manifest: not served
+        "manifest.json",
+    ):
         assert client.get(f"/analysis/reports/{name}").status_code == 404, name
 
 

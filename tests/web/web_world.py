@@ -112,6 +112,10 @@ def write_reports(root: Path) -> None:
         "emergency_admissions,Emergency admissions,special_cause_concerning_high,x,16\n"
         "mortality_under_75,Deaths under 75,common_cause,x,16\n"
     )
+    (folder / "manifest.json").write_text(
+        '{"threshold": 8, "files": {"needs.html": {"kind": "page"}, '
+        '"spc.csv": {"kind": "table"}, "../restricted/who_would_gain_most.csv": {"kind": "table"}}}'
+    )
     (restricted / "who_would_gain_most.csv").write_text(
         f"person_id,age_years,sex,risk,gain_score\n{PERSON_ID},91,M,0.73,0.59\n"
     )

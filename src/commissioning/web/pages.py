@@ -331,9 +331,9 @@ def analysis_asset(request: Request, who: Who, name: str) -> FileResponse:
 
 @router.get("/analysis/reports/{name}")
 def analysis_report(request: Request, who: Who, name: str) -> FileResponse:
-    """One analysis page (self-contained HTML with its charts)."""
-    path = views.analysis_report_path(services(request), signed_in(who), name)
-    return FileResponse(path, media_type="text/html")
+    """One page of the pack, or one of its published tables (CSV)."""
+    path, media_type = views.analysis_report_path(services(request), signed_in(who), name)
+    return FileResponse(path, media_type=media_type)
 
 
 @router.get("/analysis/people", response_class=HTMLResponse)

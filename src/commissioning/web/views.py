@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from commissioning.contracts.stress import run_stress
 from commissioning.operations import disputes, measurements, register, runs
 from commissioning.operations.base import OperationError, closed_periods
 from commissioning.operations.exports import contract_statement
-from commissioning.reports.publish import ASSETS, PUBLISHED, RESTRICTED
+from commissioning.reports.publish import ASSETS, MANIFEST, PUBLISHED, RESTRICTED
 from commissioning.settlement.lines import SettlementLine, period_label
 from commissioning.settlement.money import format_gbp
 from commissioning.web.services import Services
@@ -552,13 +553,30 @@ def analysis_reports(svc: Services, who: Principal) -> list[dict[str, str]]:
     ]
 
 
-def analysis_report_path(svc: Services, who: Principal, name: str) -> Path:
-    """The file of one analysis. Only the names in :data:`REPORTS` are served: no path
-    from the request reaches the file system."""
+def _published_tables(folder: Path) -> list[str]:
+    """The CSV tables the published folder's manifest lists (names the gate checked)."""
+    try:
+        files = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError):
+        return []
+    return [
+        n
+        for n, entry in files.items()
+        if isinstance(entry, dict) and entry.get("kind") == "table" and "/" not in n
+    ]
+
+
+def analysis_report_path(svc: Services, who: Principal, name: str) -> tuple[Path, str]:
+    """The file of one analysis and its media type: a page named in :data:`REPORTS`, or a
+    table the published folder's manifest lists. No path from the request reaches the
+    file system: the name served is the listed one."""
     folder = _reports_folder(svc, who)
-    if name not in REPORTS or not (folder / name).is_file():
-        raise Refused(404, "no such analysis")
-    return folder / next(n for n in REPORTS if n == name)
+    if name in REPORTS and (folder / name).is_file():
+        return folder / next(n for n in REPORTS if n == name), "text/html"
+    tables = _published_tables(folder)
+    if name in tables and (folder / name).is_file():
+        return folder / next(n for n in tables if n == name), "text/csv"
+    raise Refused(404, "no such analysis")
 
 
 def analysis_asset_path(svc: Services, who: Principal, name: str) -> tuple[Path, str]:
