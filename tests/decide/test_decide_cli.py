@@ -46,3 +46,26 @@ def test_a_malformed_exercise_names_the_field(tmp_path: Path) -> None:
     bad.write_text('title = "x"\nbudget_gbp = "lots"\nweights = {}\ncandidates = []\n')
     result = runner.invoke(app, ["decide", "priorities", str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "budget_gbp" in result.output
+
+
+def test_a_pilot_is_evaluated_on_the_stores_own_data(
+    small_population: Path, tmp_path: Path
+) -> None:
+    """No effect planted: the command evaluates what the store holds, and says when the
+    cohort was chosen on its outcome."""
+    store = tmp_path / "s.duckdb"
+    files = [str(p) for p in sorted(small_population.glob("*.parquet"))]
+    result = runner.invoke(app, ["load", "--demo", "--store", str(store), *files])
+    assert result.exit_code == 0, result.output
+    args = ["decide", "pilot", "--place", "NVL", "--store", str(store), "--out", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--before", "2021", "--after", "2022", "--min-before", "1"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert text.startswith("Matched difference in differences: ")
+    assert "regression to the mean" in text
+    page = (tmp_path / "published" / "pilot_evaluation.html").read_text()
+    assert "Planted in the synthetic data" not in page  # no truth claimed for real data
+    assert audit_published(tmp_path / "published") == []
+    result = runner.invoke(app, [*args, "--before", "2019", "--after", "2022"])
+    assert result.exit_code == 2
+    assert "the store has no activity in [2019]" in " ".join(result.output.split())

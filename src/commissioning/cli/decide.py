@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from commissioning.cli.main import friendly_errors, out
+from commissioning.cli.main import ConfigOption, StoreOption, friendly_errors, out
 from commissioning.reports.publish import Outputs
 
 decide_app = typer.Typer(
@@ -22,7 +22,7 @@ OutOption = Annotated[
 ]
 
 
-def _outputs(out_dir: Path) -> Outputs:
+def _pack(out_dir: Path) -> Outputs:
     return Outputs(out_dir)
 
 
@@ -37,7 +37,7 @@ def priorities(file: FileArgument, out_dir: OutOption = Path("out")) -> None:
 
     ef = read_exercise(file)
     best = best_package(ef.exercise)
-    page = write_priorities_page(_outputs(out_dir), ef)
+    page = write_priorities_page(_pack(out_dir), ef)
     out.print(f"Best package: {', '.join(best.chosen) or 'nothing'} (value {best.value:.1f})")
     out.print(f"Written to {page}")
 
@@ -54,7 +54,7 @@ def case(file: FileArgument, out_dir: OutOption = Path("out")) -> None:
 
     cf = read_case(file)
     a = appraise(cf.case)
-    page = write_case_page(_outputs(out_dir), cf)
+    page = write_case_page(_pack(out_dir), cf)
     out.print(f"Net present value {gbp(a.npv)}; benefit-cost ratio {a.benefit_cost_ratio:.2f}")
     out.print(f"Written to {page}")
 
@@ -76,3 +76,52 @@ def example(
     target = to / files[name] if to.is_dir() else to
     shutil.copyfile(example_path(files[name]), target)
     out.print(f"Copied to {target}")
+
+
+@decide_app.command("pilot")
+@friendly_errors
+def pilot(
+    places: Annotated[
+        list[str], typer.Option("--place", help="A place where the pilot ran (repeat for more).")
+    ],
+    before: Annotated[int, typer.Option(help="The financial year before the pilot (e.g. 2022).")],
+    after: Annotated[int, typer.Option(help="The financial year of the pilot (e.g. 2023).")],
+    outcome: Annotated[
+        str, typer.Option(help="A count in the person-year table, e.g. emergency_admissions.")
+    ] = "emergency_admissions",
+    min_before: Annotated[
+        float, typer.Option(help="Eligible: the outcome before at least this (0: everyone).")
+    ] = 0.0,
+    out_dir: OutOption = Path("out"),
+    store: StoreOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Did a pilot work? Its effect on the outcome estimated from the store's data: before
+    and after, and a propensity-matched difference in differences against eligible people
+    elsewhere, with the balance of the groups and the people needed next time."""
+    from commissioning.cli.main import _open_store_tables, _outputs
+    from commissioning.decide.evaluation import Pilot, cohort, evaluate
+    from commissioning.population.person_year import person_year_table, use_columns
+    from commissioning.reports.decide_report import write_evaluation_page
+
+    if outcome not in use_columns():
+        raise ValueError(
+            f"--outcome must be a column of the person-year table: {', '.join(use_columns())}"
+        )
+    _, tables, years = _open_store_tables(store, config)
+    missing = [y for y in (before, after) if y not in years]
+    if missing:
+        raise ValueError(f"the store has no activity in {missing}; it covers {years}")
+    spec = Pilot(outcome, before, after, tuple(places), min_before)
+    person_year = person_year_table(tables, [before, after]).to_pandas()
+    ev = evaluate(person_year, spec)
+    sd = float(cohort(person_year, spec)["after"].std())
+    page = write_evaluation_page(_outputs(out_dir, config, years), ev, None, sd)
+    m = ev.matched.estimate
+    out.print(
+        f"Matched difference in differences: {m.effect:+.3f} per person "
+        f"(95% interval {m.lower:+.3f} to {m.upper:+.3f}); before and after: {ev.naive.effect:+.3f}"
+    )
+    for warning in ev.warnings:
+        out.print(f"note: {warning}")
+    out.print(f"Written to {page}")
