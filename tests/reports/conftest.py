@@ -82,11 +82,11 @@ def _decisions(outputs: Outputs) -> None:
         [ContractLine("a", "Frail elderly alliance", "alliance", "live", 12e6, 3, True)],
         ["Circulation", "Social care needs"],
     )
-    programmes = pd.DataFrame(
+    programmes = pd.DataFrame(  # a suppressed spend and a change with no year before
         {
-            "programme": ["Circulation", "Social care needs"],
-            "spend_gbp": [5e6, 4e6],
-            "change": [0.05, -0.02],
+            "programme": ["Circulation", "Social care needs", "Skin"],
+            "spend_gbp": [5e6, 4e6, float("nan")],
+            "change": [0.05, -0.02, float("nan")],
         }
     )
     recorded = read_recorded(example("effectiveness.toml"))

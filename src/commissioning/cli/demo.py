@@ -252,10 +252,19 @@ def _portfolio(
     spend = pd.read_csv(outputs.published / "spend_by_programme.csv")
     wide = spend.pivot_table(index="programme", columns="year", values="spend_gbp", aggfunc="sum")
     years = sorted(wide.columns)
-    change = wide[years[-1]] / wide[years[-2]] - 1 if len(years) > 1 else wide[years[-1]] * 0
-    programmes = pd.DataFrame(
-        {"programme": wide.index, "spend_gbp": wide[years[-1]].to_numpy(), "change": change}
-    ).sort_values("spend_gbp", ascending=False)
+    # a change only where both years' spend is published and the earlier one is not 0
+    change = (
+        (wide[years[-1]] / wide[years[-2]].where(wide[years[-2]] > 0) - 1)
+        if len(years) > 1
+        else wide[years[-1]] * float("nan")
+    )
+    programmes = (
+        pd.DataFrame(
+            {"programme": wide.index, "spend_gbp": wide[years[-1]].to_numpy(), "change": change}
+        )
+        .dropna(subset=["spend_gbp"])  # not published for the latest year (suppressed)
+        .sort_values("spend_gbp", ascending=False)
+    )
     attributable = programmes[~programmes["programme"].str.startswith("Not attributable")]
     listed = outputs.listed()
     facts = Facts(

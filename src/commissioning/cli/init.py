@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from commissioning.cli.config import CONFIG_FILE, Settings
+from commissioning.contracts.load import example_text
 from commissioning.core.csvsafe import csv_text
 from commissioning.core.schema import TABLES
+from commissioning.decide.files import example as decide_example
 
 NEXT_STEPS = """Next steps
 
@@ -94,21 +95,15 @@ def template_header(table: str) -> list[str]:
     return ["nhs_number" if c == "person_id" else c for c in TABLES[table].column_names]
 
 
-def _example(package: str, name: str) -> Path:
-    return Path(str(resources.files(package).joinpath(name)))
-
-
 def init_folder(folder: Path) -> list[Path]:
     """Write the working folder's files into ``folder``; refuses if any exists."""
     files: dict[Path, str | Path] = {
         folder / CONFIG_FILE: settings_text(),
         folder / "README.txt": NEXT_STEPS,
-        folder / "contracts" / "example_contract.toml": _example(
-            "commissioning.contracts", "examples/frail_elderly_alliance.toml"
-        ),
+        folder / "contracts" / "example_contract.toml": example_text("frail_elderly_alliance"),
     }
     for name in ("priorities.toml", "falls_case.toml", "effectiveness.toml"):
-        files[folder / "decide" / name] = _example("commissioning.decide", f"examples/{name}")
+        files[folder / "decide" / name] = decide_example(name)
     for name, table in TABLES.items():
         if not table.synthetic_only:
             files[folder / "data" / f"{name}.csv"] = csv_text(template_header(name), [])

@@ -25,7 +25,7 @@ from commissioning.decide.pbma import (
     weight_sensitivity,
 )
 from commissioning.decide.portfolio import Assessment, Facts
-from commissioning.reports.formatting import count, gbp, share
+from commissioning.reports.formatting import cell, count, gbp, share
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.publish import Disclosure, Outputs
 
@@ -484,7 +484,7 @@ def write_portfolio_page(
     programme_rows = [
         [
             str(r["programme"]),
-            gbp(r["spend_gbp"]),
+            cell("spend_gbp", r["spend_gbp"]),
             "" if r["change"] != r["change"] else f"{100 * r['change']:+.1f}%",
         ]
         for r in programmes.to_dict("records")

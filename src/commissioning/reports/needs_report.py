@@ -639,7 +639,7 @@ def _activity_disclosure(frame: pd.DataFrame) -> Disclosure:
     )
 
 
-def _spend_disclosure(frame: pd.DataFrame, parts: str | None) -> Disclosure:
+def _spend_disclosure(parts: str | None) -> Disclosure:
     return Disclosure(
         counts=["events"],
         derived=["spend_gbp", "share_of_spend"],
@@ -724,7 +724,7 @@ def write_needs_report(
         ("spend_by_provider", "provider_code", ["year"]),
     ):
         frame = suppress_spend(getattr(a, name), t, column, within)
-        published[name] = (frame, _spend_disclosure(frame, column))
+        published[name] = (frame, _spend_disclosure(column))
     published["spend_by_segment"] = (
         _spend_two_ways(a.spend_by_segment, "segment", "programme", t),
         Disclosure(
