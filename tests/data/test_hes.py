@@ -72,6 +72,32 @@ def test_admitted_patient_care_extract(tmp_path: Path) -> None:
     assert [float(c) for _, c in costs] == [2200.0, 900.0, 4000.0]
 
 
+def test_secondary_positions_give_the_external_cause_and_secondary_diagnosis(
+    tmp_path: Path,
+) -> None:
+    """A fall is coded as an injury first and the fall (W00-W19) in a later position."""
+    apc = tmp_path / "apc.csv"
+    apc.write_text(
+        "EPIKEY,NEWNHSNO,ADMIDATE,DISDATE,ADMIMETH,CLASSPAT,DIAG_4_01,DIAG_4_02,DIAG_4_03,"
+        "DIAG_4_04,PROCODE3\n"
+        "1,9434765919,2023-05-01,2023-05-06,21,1,S720,W190,I10X,W010,RXX\n"
+        "2,9434765919,2023-06-01,2023-06-02,21,1,J189,,E119,,RXX\n"
+        "3,9434765919,2023-07-01,2023-07-02,21,1,S525,I489,,X599,RXX\n"
+        "4,9434765919,2023-08-01,2023-08-02,21,1,R69X,,,,RXX\n"
+    )
+    rows = read_hes(apc, "hes-apc")
+    assert rows["external_cause"].to_pylist() == ["W19.0", None, "X59.9", None]
+    assert rows["secondary_diagnosis"].to_pylist() == ["I10", "E11.9", "I48.9", None]
+    con = connect(":memory:")
+    _reference(con, tmp_path)
+    (report,) = load_files(con, [Source(apc, "activity", rows=rows, source_format="hes-apc")], KEY)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (4, 4, 0)
+    loaded = con.execute(
+        "SELECT activity_id, external_cause, secondary_diagnosis FROM activity ORDER BY 1"
+    ).fetchall()
+    assert loaded[0] == ("1", "W19.0", "I10")
+
+
 def test_outpatient_and_ae_extracts(tmp_path: Path) -> None:
     op = tmp_path / "op.csv"
     op.write_text(

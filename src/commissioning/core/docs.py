@@ -44,8 +44,10 @@ def _allowed(table: Table, col: Column) -> str:
     codes = allowed_codes(table, col)
     if codes:
         return ", ".join(f"`{c}`" for c in codes)
-    if col.name == "primary_diagnosis":
+    if col.name == "primary_diagnosis" or col.name == "secondary_diagnosis":
         return "ICD-10 code, e.g. `J18.9`"
+    if col.name == "external_cause":
+        return "ICD-10 external cause code (V01 to Y98), e.g. `W19`"
     if col.name == "cost_gbp" and "point_of_delivery" in table.column_names:
         return "≥ 0, and within the plausible range of its point of delivery (see below)"
     if col.minimum is not None and col.maximum is not None:
@@ -74,7 +76,9 @@ def table_markdown(table: Table) -> str:
             f"`{col.name}`",
             f"`{DUCKDB_TYPES[col.dtype]}`",
             _cell(col.unit),
-            "yes" if col.required else "no",
+            "yes"
+            if col.required
+            else ("no (column may be left out)" if col.may_be_absent else "no"),
             _cell(_allowed(table, col)),
             _cell(col.meaning),
         )

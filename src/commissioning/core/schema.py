@@ -57,6 +57,9 @@ class Column:
     codes: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    #: A file may leave the column out altogether (it is read as empty): for columns added
+    #: after files were first written, so older files still load.
+    may_be_absent: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ UNITS_BY_POINT_OF_DELIVERY: dict[str, str] = {
 PROMS_PROCEDURES = ("hip_replacement", "knee_replacement")
 
 ICD10_PATTERN = r"^[A-Z][0-9]{2}(\.?[0-9A-Z]{0,2})?$"
+#: Columns holding an ICD-10 code, checked against ``ICD10_PATTERN`` by the loader.
+ICD10_COLUMNS = ("primary_diagnosis", "secondary_diagnosis", "external_cause")
 NHS_NUMBER_PATTERN = r"^[0-9]{10}$"
 
 
@@ -320,6 +325,22 @@ ACTIVITY = Table(
             maximum=3650,
         ),
         Column("primary_diagnosis", "string", "Primary diagnosis, ICD-10 code", required=False),
+        Column(
+            "secondary_diagnosis",
+            "string",
+            "First secondary diagnosis, ICD-10 code (hospital data: the second diagnosis "
+            "position that is not an external cause)",
+            required=False,
+            may_be_absent=True,
+        ),
+        Column(
+            "external_cause",
+            "string",
+            "External cause of an injury, ICD-10 chapter XX code (V01 to Y98), e.g. W19 for "
+            "a fall; in hospital data it is coded in a secondary position",
+            required=False,
+            may_be_absent=True,
+        ),
         Column("procedure_code", "string", "Main procedure, OPCS-4 code", required=False),
         Column(
             "units",

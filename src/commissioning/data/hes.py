@@ -6,7 +6,9 @@ those of the HES data dictionary (admitted patient care, outpatients, A&E):
 
 * admitted patient care: ``EPIKEY``, ``NEWNHSNO``, ``ADMIDATE``, ``DISDATE``,
   ``ADMIMETH`` (11-13 elective, 21-28 emergency), ``CLASSPAT`` (1 ordinary
-  admission, 2 day case), ``DIAG_4_01``, ``OPERTN_4_01``, ``PROCODE3``;
+  admission, 2 day case), ``DIAG_4_01``, ``OPERTN_4_01``, ``PROCODE3``, and where
+  present ``DIAG_4_02`` to ``DIAG_4_20``: the first of these coded V01 to Y98 is the
+  external cause, the first other one the secondary diagnosis;
 * outpatients: ``ATTENDKEY``, ``NEWNHSNO``, ``APPTDATE``, ``FIRSTATT`` (1 or 3
   first, 2 or 4 follow-up), ``ATTENDED`` (5 or 6 attended), ``PROCODE3``;
 * A&E: ``AEKEY``, ``NEWNHSNO``, ``ARRIVALDATE``, ``DIAG_01``, ``PROCODE3``.
@@ -122,6 +124,7 @@ def read_hes(path: Path, kind: str) -> pa.Table:
             pa.string(),
         )
         diag = _icd10(raw["DIAG_4_01"])
+        secondary, cause = _secondary_positions(raw, nulls)
         proc = raw["OPERTN_4_01"] if "OPERTN_4_01" in raw.column_names else nulls
         ids = raw["EPIKEY"]
         reason, end, los = _spells(raw, start, end, los)
@@ -154,6 +157,7 @@ def read_hes(path: Path, kind: str) -> pa.Table:
         raise LoadError(f"unknown extract format {kind!r}; use hes-apc, hes-op or hes-ae")
     if kind != "hes-apc":
         reason = nulls
+        secondary = cause = nulls
     return pa.table(
         {
             ADAPTER_REASON: reason,
@@ -166,11 +170,31 @@ def read_hes(path: Path, kind: str) -> pa.Table:
             "end_date": end,
             "los_days": los,
             "primary_diagnosis": diag,
+            "secondary_diagnosis": secondary,
+            "external_cause": cause,
             "procedure_code": proc,
             "units": pa.array(["1"] * n, pa.string()),
             "cost_gbp": _cost(raw, pod),
         }
     )
+
+
+def _secondary_positions(raw: pa.Table, nulls: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The first secondary diagnosis that is not an external cause, and the first external
+    cause (ICD-10 V01 to Y98), from ``DIAG_4_02`` onwards."""
+    secondary, cause = nulls, nulls
+    for position in range(2, 21):
+        name = f"DIAG_4_{position:02d}"
+        if name not in raw.column_names:
+            continue
+        code = _icd10(raw[name])
+        text = pc.fill_null(code, "")
+        present = pc.greater(pc.utf8_length(text), 0)
+        external = pc.match_substring_regex(text, "^[V-Y]")
+        other = pc.and_(present, pc.invert(external))
+        cause = pc.if_else(pc.and_(pc.is_null(cause), external), code, cause)
+        secondary = pc.if_else(pc.and_(pc.is_null(secondary), other), code, secondary)
+    return secondary, cause
 
 
 def _icd10(col: pa.ChunkedArray) -> pa.Array:

@@ -44,6 +44,7 @@ from commissioning.core.schema import (
     DUCKDB_TYPES,
     EARLIEST_DATE,
     FORMATS,
+    ICD10_COLUMNS,
     ICD10_PATTERN,
     TABLES,
     Column,
@@ -278,6 +279,9 @@ DEMO_KEY_REASON = (
 def _prepare(raw: pa.Table, table: Table, key: bytes, file_name: str) -> pa.Table:
     """Check the columns, number the lines, pseudonymise the NHS number."""
     wanted = [("nhs_number" if c == "person_id" else c) for c in table.column_names]
+    for col in table.columns:
+        if col.may_be_absent and col.name not in raw.column_names:
+            raw = raw.append_column(col.name, pa.nulls(raw.num_rows, pa.string()))
     missing = [c for c in wanted if c not in raw.column_names]
     if missing:
         raise LoadError(
@@ -410,11 +414,18 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
         )
     if col.name == "cost_gbp" and "point_of_delivery" in table.column_names:
         checks += _cost_range_checks(typed)
-    if col.name == "primary_diagnosis":
+    if col.name in ICD10_COLUMNS:
         checks.append(
             (
                 f"{typed} IS NOT NULL AND NOT regexp_matches({typed}, {_lit(ICD10_PATTERN)})",
-                "primary_diagnosis is not an ICD-10 code",
+                f"{col.name} is not an ICD-10 code",
+            )
+        )
+    if col.name == "external_cause":
+        checks.append(
+            (
+                f"{typed} IS NOT NULL AND NOT regexp_matches({typed}, '^[V-Y]')",
+                "external_cause is not an external cause code (ICD-10 V01 to Y98)",
             )
         )
     return checks

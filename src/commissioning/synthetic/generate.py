@@ -200,6 +200,8 @@ def _activity(
             "end_date": _dates(ev["end"].astype(np.int64)),
             "los_days": pa.array(np.maximum(los, 0), pa.int64(), mask=los < 0),
             "primary_diagnosis": _coded(ev["diagnosis"].astype(np.int64), mix.codes),
+            "secondary_diagnosis": pa.nulls(n, pa.string()),
+            "external_cause": pa.nulls(n, pa.string()),
             "procedure_code": _coded(ev["procedure"].astype(np.int64), list(PROCEDURES)),
             "units": pa.array(ev["units"].astype(np.float64)),
             "cost_gbp": pa.array(np.round(ev["cost_gbp"].astype(np.float64), 2)),
