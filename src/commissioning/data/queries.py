@@ -94,7 +94,24 @@ def deaths_summary(tables: Tables, years: Sequence[int]) -> ir.Table:
     return d.aggregate(
         deaths=d.count(),
         deaths_in_hospital=(d.place_of_death == "hospital").cast("int64").sum(),
+        deaths_in_care_home=(d.place_of_death == "care_home").cast("int64").sum(),
+        deaths_at_home=(d.place_of_death == "home").cast("int64").sum(),
     )
+
+
+def care_home_residents_65_plus(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """People aged 65 and over on 1 October, and how many of them were living in a care
+    home that day (a residential or nursing placement spanning it), pooled over years."""
+    pop = mid_year_population(tables, years)
+    pop = pop.filter(pop.age_years >= 65).select("person_id", "year")
+    act = tables["activity"]
+    stays = act.filter(act.point_of_delivery.isin(["residential_care", "nursing_care"]))
+    stays = stays.select("person_id", "start_date", "end_date")
+    j = pop.join(stays, "person_id")
+    census = ibis.date(j.year, 10, 1)
+    j = j.filter((j.start_date <= census) & (j.end_date >= census))
+    residents = j.select("person_id", "year").distinct().aggregate(residents=ibis._.count())
+    return pop.aggregate(people_65_plus=pop.count()).cross_join(residents)
 
 
 def prevalence(tables: Tables, years: Sequence[int], min_age: int = 0) -> ir.Table:

@@ -8,6 +8,7 @@ just written, or on any store.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -81,6 +82,34 @@ def _targets() -> tuple[Target, ...]:
             "points",
             "% of deaths",
             "OHID Palliative and End of Life Care Profiles, place of death 2019",
+        ),
+        Target(
+            "deaths_in_care_home",
+            "Deaths in a care home",
+            21.8,
+            5.0,
+            "points",
+            "% of deaths",
+            "PHE End of Life Care Profiles, February 2018 update: place of death 2016",
+        ),
+        Target(
+            "deaths_at_home",
+            "Deaths at home",
+            23.5,
+            5.0,
+            "points",
+            "% of deaths",
+            "PHE End of Life Care Profiles, February 2018 update: place of death 2016",
+        ),
+        Target(
+            "care_home_residents_65_plus",
+            "Living in a care home, aged 65+",
+            2.5,
+            (1.8, 3.5),
+            "range",
+            "% of people aged 65+",
+            "ONS, Older people living in care homes in 2021 and changes since 2011 "
+            "(Census: 2.5% in 2021, 3.2% in 2011)",
         ),
     ]
     for row in condition_rows():
@@ -311,6 +340,10 @@ def measure(tables: q.Tables, years: Sequence[int]) -> dict[str, float]:
     deaths = _one(q.deaths_summary(tables, years))
     out["deaths_per_1000"] = 1000 * deaths["deaths"] / n
     out["deaths_in_hospital"] = 100 * deaths["deaths_in_hospital"] / max(deaths["deaths"], 1)
+    out["deaths_in_care_home"] = 100 * deaths["deaths_in_care_home"] / max(deaths["deaths"], 1)
+    out["deaths_at_home"] = 100 * deaths["deaths_at_home"] / max(deaths["deaths"], 1)
+    homes = _one(q.care_home_residents_65_plus(tables, years))
+    out["care_home_residents_65_plus"] = 100 * homes["residents"] / max(homes["people_65_plus"], 1)
 
     min_ages = {int(r["denominator_min_age"]) for r in condition_rows()}
     for age in sorted(min_ages):
@@ -387,6 +420,38 @@ class CalibrationRow:
     @property
     def met(self) -> bool:
         return self.target.met(self.measured)
+
+
+def measure_each_year(tables: q.Tables, years: Sequence[int]) -> dict[int, dict[str, float]]:
+    """Every calibration figure, measured in each year on its own: a population must be
+    in a steady state, not meet its targets only when the years are pooled."""
+    return {year: measure(tables, [year]) for year in years}
+
+
+#: Year-to-year steadiness: the most a figure may change from one year to the next apart
+#: from demographic change (a share of its value), and the figures it applies to.
+STEADY_FIGURES: dict[str, float] = {
+    "spend_per_head": 0.05,
+    "emergency_admission": 0.06,
+    "care_home_residents_65_plus": 0.20,
+    "cost_residential_week": 0.05,
+}
+
+
+def unsteady(by_year: dict[int, dict[str, float]]) -> list[str]:
+    """The figures of ``STEADY_FIGURES`` that change between consecutive years by more
+    than their allowance, each as a sentence."""
+    found = []
+    years = sorted(by_year)
+    for key, allowance in STEADY_FIGURES.items():
+        for before, after in itertools.pairwise(years):
+            a, b = by_year[before][key], by_year[after][key]
+            if not (np.isfinite(a) and np.isfinite(b)) or abs(b - a) > allowance * abs(a):
+                found.append(
+                    f"{key}: {a:.4g} in {before} and {b:.4g} in {after} "
+                    f"(allowed change {allowance:.0%})"
+                )
+    return found
 
 
 def compare(measured: dict[str, float]) -> list[CalibrationRow]:

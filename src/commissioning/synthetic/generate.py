@@ -32,7 +32,13 @@ from commissioning.core.schema import (
 from commissioning.data.load import control_totals
 from commissioning.synthetic import parameters as P
 from commissioning.synthetic.model import fitted_model
-from commissioning.synthetic.simulate import PROCEDURES, Buffers, DiagnosisMix, simulate
+from commissioning.synthetic.simulate import (
+    EXTERNAL_CAUSES,
+    PROCEDURES,
+    Buffers,
+    DiagnosisMix,
+    simulate,
+)
 from commissioning.synthetic.world import EPOCH, NEVER, People, World, build_world, day_number
 from commissioning.synthetic.world import draw_people as _draw_people
 
@@ -200,8 +206,8 @@ def _activity(
             "end_date": _dates(ev["end"].astype(np.int64)),
             "los_days": pa.array(np.maximum(los, 0), pa.int64(), mask=los < 0),
             "primary_diagnosis": _coded(ev["diagnosis"].astype(np.int64), mix.codes),
-            "secondary_diagnosis": pa.nulls(n, pa.string()),
-            "external_cause": pa.nulls(n, pa.string()),
+            "secondary_diagnosis": _coded(ev["secondary"].astype(np.int64), mix.codes),
+            "external_cause": _coded(ev["cause"].astype(np.int64), list(EXTERNAL_CAUSES)),
             "procedure_code": _coded(ev["procedure"].astype(np.int64), list(PROCEDURES)),
             "units": pa.array(ev["units"].astype(np.float64)),
             "cost_gbp": pa.array(np.round(ev["cost_gbp"].astype(np.float64), 2)),

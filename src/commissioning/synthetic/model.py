@@ -120,7 +120,8 @@ def _condition_model() -> ConditionModel:
         need_loading=col("need_loading"),
         male_effect=col("male_effect"),
         need_weight=col("need_weight"),
-        target=col("calibration_prevalence"),
+        target=col("calibration_prevalence")
+        * np.array([P.ONSET_TARGET_ADJUSTMENT.get(r["condition_code"], 1.0) for r in rows]),
         denominator_min_age=col("denominator_min_age"),
     )
 
@@ -185,9 +186,13 @@ def activity_log_rate(
     return age_mult + female + float(spec["need"]) * need
 
 
-def gompertz(age: FloatArray) -> FloatArray:
-    """Yearly probability of death by age before need and scaling (Gompertz law)."""
+def gompertz(age: FloatArray, male: npt.NDArray[np.bool_]) -> FloatArray:
+    """Yearly probability of death by age and sex before need and scaling: a Gompertz law,
+    higher for men, with the young-adult hump of external causes."""
     q = np.exp(P.GOMPERTZ_LOG_INTERCEPT + P.GOMPERTZ_SLOPE_PER_YEAR * age)
+    q = q * np.where(male, P.MALE_DEATH_RATIO, 1.0)
+    hump = np.where((age >= 15) & (age < 45), P.YOUNG_ADULT_EXCESS_DEATHS, 0.0)
+    q = q + hump * np.where(male, 2.0, 1.0)
     return np.where(age < 1, P.INFANT_MORTALITY, q)
 
 
@@ -241,8 +246,11 @@ def fitted_model() -> FittedModel:
     for proc, per_1000 in P.JOINT_REPLACEMENT_PER_1000.items():
         joints[proc] = float(np.log(per_1000 / 1000 / np.mean(base)))
 
-    q = gompertz(ref.age) * np.exp(P.DEATH_NEED_EFFECT * need)
-    death_scale = CRUDE_DEATHS_PER_1000 / 1000 / float(np.mean(q))
+    q = gompertz(ref.age, ref.male) * np.exp(P.DEATH_NEED_EFFECT * need)
+    # The reference population has no care homes; the residents' excess deaths come on
+    # top in the simulation, so the rest is scaled to leave room for them.
+    expected = CRUDE_DEATHS_PER_1000 / 1000 * (1 - P.CARE_HOME_EXCESS_DEATH_SHARE)
+    death_scale = expected / float(np.mean(q))
     return FittedModel(cm, activity, joints, death_scale, centre)
 
 

@@ -186,8 +186,30 @@ GOMPERTZ_SLOPE_PER_YEAR = 0.093
 INFANT_MORTALITY = 0.0035
 DEATH_NEED_EFFECT = 0.45
 
-PLACE_OF_DEATH_IF_IN_CARE = {"care_home": 0.62, "hospital": 0.33, "hospice": 0.02, "other": 0.03}
-PLACE_OF_DEATH_OTHERWISE = {"hospital": 0.51, "home": 0.36, "hospice": 0.07, "other": 0.06}
+MALE_DEATH_RATIO = 1.35
+"""Men's yearly chance of death against women's at the same age and need (ONS national
+life tables: about 1.3 to 1.5 through adult life)."""
+YOUNG_ADULT_EXCESS_DEATHS = 0.0003
+"""Yearly deaths from external causes (accidents, suicide, drugs) added at ages 15 to 44,
+doubled for men: the hump a Gompertz curve alone misses."""
+HOME_CARE_SETTLING_YEARS = 4
+"""Years of home care replayed before the first year, so packages are already running."""
+CARE_HOME_DEATH_MULTIPLIER = 6.0
+"""Yearly chance of death of a care-home resident against someone of the same age and
+need living elsewhere: residents are frailer than their recorded conditions show (about a
+half die each year, many after a short stay)."""
+ONSET_TARGET_ADJUSTMENT = {"DEM": 1.2}
+"""Conditions whose onset is fitted to a prevalence above the target: the reference
+population has no deaths, but people with dementia die sooner than others (more so in
+care homes), so without the margin recorded prevalence falls year by year below the
+target; measured on generated populations."""
+CARE_HOME_EXCESS_DEATH_SHARE = 0.12
+"""Share of all deaths that are care-home residents' excess over others of the same age
+and need, measured on generated populations; the rest of the death rate is scaled down
+by it so that the crude death rate still meets its target."""
+
+PLACE_OF_DEATH_IF_IN_CARE = {"care_home": 0.78, "hospital": 0.19, "hospice": 0.01, "other": 0.02}
+PLACE_OF_DEATH_OTHERWISE = {"hospital": 0.53, "home": 0.33, "hospice": 0.08, "other": 0.06}
 
 # --- Activity ------------------------------------------------------------------------------
 AGE_BANDS_FOR_RATES: tuple[int, ...] = (0, 5, 15, 25, 45, 65, 75, 85)
@@ -296,7 +318,7 @@ UNIT_COST_GBP = {
 # --- Social care ---------------------------------------------------------------------------
 HOME_CARE_LOGIT_INTERCEPT = -6.5
 HOME_CARE_HOURS_PER_WEEK_MEAN = 9.0
-CARE_HOME_ENTRY_LOGIT_INTERCEPT = -8.2
+CARE_HOME_ENTRY_LOGIT_INTERCEPT = -8.45
 CARE_HOME_NURSING_SHARE = 0.4
 SOCIAL_CARE_AGE_LOGIT = {65: 1.5, 75: 2.6, 85: 3.4}
 SOCIAL_CARE_NEED_LOGIT = 1.2

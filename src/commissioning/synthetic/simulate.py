@@ -46,33 +46,96 @@ EVENT_COLUMNS = (
     "end",
     "los",
     "diagnosis",
+    "secondary",
+    "cause",
     "procedure",
     "units",
     "cost_gbp",
 )
 
 
+#: Age groups of the diagnosis mix: under 1, 1-15, 16-44, 45-64, 65-84, 85 and over.
+DIAGNOSIS_AGE_EDGES = (1, 16, 45, 65, 85)
+#: How common a diagnosis is in each age group, relative to its weight, by the shape of
+#: its age curve (column ``age_profile`` of ``core/data/diagnoses.csv``). Hip fractures
+#: ("frail") fall mostly on people over 80; pregnancy codes on women of 15 to 49 (with the
+#: list's own ``sex``, ``min_age`` and ``max_age`` limits); neonatal codes under one.
+AGE_PROFILES: dict[str, tuple[float, ...]] = {
+    "flat": (1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+    "adult": (0.0, 0.2, 1.0, 1.2, 1.2, 1.0),
+    "young": (0.0, 1.5, 1.2, 0.5, 0.3, 0.2),
+    "older": (0.1, 0.1, 0.4, 1.0, 2.5, 4.0),
+    "frail": (0.0, 0.05, 0.08, 0.5, 5.0, 18.0),
+    "child": (4.0, 3.0, 0.6, 0.5, 0.5, 0.6),
+    "child_and_older": (4.0, 2.0, 0.5, 0.6, 1.5, 3.0),
+    "reproductive": (0.0, 0.05, 1.0, 0.1, 0.0, 0.0),
+}
+#: External causes of injury (ICD-10 chapter XX) given to an injury (chapter S or T):
+#: falls (W00-W19) and others. The chance an injury is a fall rises with age: most
+#: injuries of older people are falls (Public Health England, falls fact sheet 2017).
+FALL_CAUSES = ("W01", "W06", "W10", "W18", "W19")
+OTHER_CAUSES = ("W22", "W54", "X59", "V43", "W25")
+EXTERNAL_CAUSES = FALL_CAUSES + OTHER_CAUSES
+FALL_SHARE_BY_AGE_GROUP = (0.5, 0.35, 0.3, 0.5, 0.85, 0.93)
+
+
+def diagnosis_age_group(age: FloatArray) -> IntArray:
+    """Index of the diagnosis mix's age group for ages in years."""
+    return np.searchsorted(np.asarray(DIAGNOSIS_AGE_EDGES), age, side="right").astype(np.int64)
+
+
 @dataclass
 class DiagnosisMix:
+    """The diagnosis list: codes, and for each kind of activity the chance of each code in
+    each group of sex (0 female, 1 male) and age (``diagnosis_age_group``)."""
+
     codes: list[str]
-    weights: dict[str, FloatArray]
+    weights: dict[str, FloatArray]  # kind -> (2 sexes, 6 age groups, codes)
     condition_code_index: npt.NDArray[np.intp]
+    min_age: FloatArray  # a code, the youngest age it is given at
+    max_age: FloatArray  # a code, the age it is no longer given at (exclusive)
+
+    def is_injury(self) -> npt.NDArray[np.bool_]:
+        return np.array([c[:1] in ("S", "T") for c in self.codes])
 
 
 def diagnosis_mix(condition_icd10: tuple[str, ...]) -> DiagnosisMix:
+    """Read ``core/data/diagnoses.csv``: a row per code (or per code and sex), with a
+    weight for each kind of activity, limits of sex and age, and an age profile."""
     text = resources.files("commissioning.core").joinpath("data/diagnoses.csv").read_text()
     rows = list(csv.DictReader(text.splitlines()))
-    codes = [r["icd10_code"] for r in rows]
+    codes = list(dict.fromkeys(r["icd10_code"] for r in rows))
+    extra = [c for c in (*condition_icd10, *JOINT_DIAGNOSIS.values()) if c not in codes]
+    groups = len(DIAGNOSIS_AGE_EDGES) + 1
+    low_age = (0, *DIAGNOSIS_AGE_EDGES)
+    high_age = (*(e - 1 for e in DIAGNOSIS_AGE_EDGES), 200)
     weights = {}
     for kind in ("emergency", "elective", "outpatient", "ae"):
-        w = np.array([float(r[f"weight_{kind}"]) for r in rows])
-        weights[kind] = w / w.sum()
-    extra = [c for c in (*condition_icd10, *JOINT_DIAGNOSIS.values()) if c not in codes]
+        w = np.zeros((2, groups, len(codes) + len(extra)))
+        for r in rows:
+            base = float(r[f"weight_{kind}"])
+            profile = np.asarray(AGE_PROFILES[r["age_profile"]])
+            lo = int(r["min_age"]) if r["min_age"] else 0
+            hi = int(r["max_age"]) if r["max_age"] else 200
+            # An age group counts if it overlaps the code's age limits.
+            allowed = np.array([lo <= high_age[g] and low_age[g] <= hi for g in range(groups)])
+            for sex, letter in enumerate(("F", "M")):
+                if r["sex"] and r["sex"] != letter:
+                    continue
+                w[sex, :, codes.index(r["icd10_code"])] += base * profile * allowed
+        total = w.sum(axis=2, keepdims=True)
+        weights[kind] = w / np.where(total > 0, total, 1.0)
+    min_age = np.zeros(len(codes) + len(extra))
+    max_age = np.full(len(codes) + len(extra), np.inf)
+    for code in codes:
+        own = [r for r in rows if r["icd10_code"] == code]
+        min_age[codes.index(code)] = min(int(r["min_age"] or 0) for r in own)
+        max_age[codes.index(code)] = max(
+            (int(r["max_age"]) + 1 if r["max_age"] else np.inf) for r in own
+        )
     codes = codes + extra
-    for kind in weights:
-        weights[kind] = np.concatenate([weights[kind], np.zeros(len(extra))])
     cond_index = np.array([codes.index(c) for c in condition_icd10])
-    return DiagnosisMix(codes, weights, cond_index)
+    return DiagnosisMix(codes, weights, cond_index, min_age, max_age)
 
 
 @dataclass
@@ -129,6 +192,7 @@ class YearState:
     died: npt.NDArray[np.bool_]
     death_day: IntArray
     q: FloatArray
+    transient: FloatArray  # this year's transient part of need
 
 
 def simulate(
@@ -146,6 +210,7 @@ def simulate(
     transient = rng.standard_normal(people.size) * P.NEED_TRANSIENT_SD
     home_care_before = np.zeros(people.size, dtype=bool)
     dep_all = deprivation_z(world.area_decile[people.area])
+    _settle_care_homes(rng, people, model, dep_all, day_number(params.first_year, 4, 1))
     for y in range(params.years):
         if on_progress:
             on_progress(
@@ -162,9 +227,62 @@ def simulate(
         _care_homes_and_deaths(rng, people, state, cm.index("DEM"), cm.index("LD"))
         _record_truth(buffers, params.first_year + y, people, state, model, world)
         _activity(rng, world, people, model, mix, state, buffers)
-        home_care_before = _social_care(rng, people, cm, state, buffers, home_care_before)
+        home_care_before = _social_care(
+            rng, people, cm, state, buffers, home_care_before, settle=y == 0
+        )
         _experience(rng, world, people, state, buffers)
     return buffers, mix
+
+
+def _settle_care_homes(
+    rng: np.random.Generator,
+    people: People,
+    model: FittedModel,
+    dep_all: FloatArray,
+    first_day: int,
+    years_back: int = 30,
+) -> None:
+    """Give the starting population the care-home residents it would have in a steady
+    state, so that residents and their costs do not climb from nothing in the first years.
+
+    For everyone registered on the first day, each of the ``years_back`` years before is
+    replayed with the same entry chance as the simulation (age, need, conditions then).
+    An entry ``k`` years ago is kept with the chance a resident survives those years
+    relative to someone living elsewhere (the person is alive on the first day), so long
+    stays are as rare as the residents' higher death rate makes them.
+    """
+    codes = model.conditions.codes
+    present = np.flatnonzero(
+        (people.registration_day <= first_day) & (people.exit_day >= first_day)
+    )
+    age_now = (first_day - people.birth_day[present]) / 365.25
+    ld = codes.index("LD")
+    entered = np.zeros(present.shape[0], dtype=bool)
+    for k in range(years_back, 0, -1):
+        day = first_day - int(k * 365.25)
+        age = age_now - k
+        has = people.onset_day[present] <= day
+        eligible = ~entered & ((age >= 65) | (has[:, ld] & (age >= 18)))
+        if not eligible.any():
+            continue
+        transient = rng.standard_normal(present.shape[0]) * P.NEED_TRANSIENT_SD
+        need = raw_need(
+            people.persistent[present],
+            transient,
+            has @ model.conditions.need_weight,
+            dep_all[present],
+        )
+        need = need - model.need_centre
+        logit = _care_home_logit(age, need, has, codes, P.CARE_HOME_ENTRY_LOGIT_INTERCEPT)
+        q = model.death_scale * gompertz(age_now, people.male[present])
+        q = np.minimum(0.9, q * np.exp(P.DEATH_NEED_EFFECT * need))
+        excess = np.minimum(0.9, q * P.CARE_HOME_DEATH_MULTIPLIER)
+        survives = ((1 - excess) / (1 - q)) ** (k - 0.5)  # entered mid-year
+        enters = eligible & (rng.random(present.shape[0]) < _sigmoid(logit) * survives)
+        entered |= enters
+        who = present[enters]
+        people.care_home_day[who] = day + np.floor(rng.random(who.shape[0]) * 365).astype(np.int64)
+        people.care_home_nursing[who] = rng.random(who.shape[0]) < P.CARE_HOME_NURSING_SHARE
 
 
 def _year_state(
@@ -186,7 +304,9 @@ def _year_state(
     need = raw_need(people.persistent[idx], transient, has @ cm.need_weight, dep_z)
     need = need - model.need_centre
     exposure = (full_end - start + 1) / 365.25
-    q = np.minimum(0.9, model.death_scale * gompertz(age) * np.exp(P.DEATH_NEED_EFFECT * need))
+    in_care = people.care_home_day[idx] <= start
+    q = model.death_scale * gompertz(age, people.male[idx]) * np.exp(P.DEATH_NEED_EFFECT * need)
+    q = np.minimum(0.9, q * np.where(in_care, P.CARE_HOME_DEATH_MULTIPLIER, 1.0))
     died = rng.random(idx.shape[0]) < 1 - (1 - q) ** exposure
     days = full_end - start + 1
     death_day = start + np.floor(rng.random(idx.shape[0]) * days).astype(np.int64)
@@ -201,7 +321,17 @@ def _year_state(
     people.exit_day[idx[died]] = death_day[died]
     people.exit_day[idx[leave]] = leave_day[leave]
     return YearState(
-        idx, start, end, full_end, age, need, has, died, np.where(died, death_day, NEVER), q
+        idx,
+        start,
+        end,
+        full_end,
+        age,
+        need,
+        has,
+        died,
+        np.where(died, death_day, NEVER),
+        q,
+        transient,
     )
 
 
@@ -298,9 +428,34 @@ def _diagnoses(
     kind: str,
     has_rows: npt.NDArray[np.bool_],
     need_weight: FloatArray,
+    age: FloatArray,
+    male: npt.NDArray[np.bool_],
 ) -> IntArray:
+    """A primary diagnosis an event: one of the person's conditions (likelier the more and
+    heavier they are; not for A&E) or a code of the list, drawn for the person's sex and
+    age group."""
     n = has_rows.shape[0]
-    generic = rng.choice(len(mix.codes), size=n, p=mix.weights[kind])
+    generic = np.zeros(n, dtype=np.int64)
+    group = diagnosis_age_group(age)
+    sex = male.astype(np.int64)
+    todo = np.ones(n, dtype=bool)
+    # Draw within the sex and age group, and draw again where the person's exact age is
+    # outside the code's limits (an age group can straddle them).
+    for _ in range(8):
+        u: FloatArray = np.asarray(rng.random(n), dtype=np.float64)
+        for s_ in (0, 1):
+            for g in range(mix.weights[kind].shape[1]):
+                sel = np.flatnonzero(todo & (sex == s_) & (group == g))
+                if sel.shape[0]:
+                    cum: FloatArray = np.cumsum(mix.weights[kind][s_, g])
+                    top = float(cum[-1])
+                    generic[sel] = np.minimum(
+                        np.searchsorted(cum, u[sel] * top, side="right"), cum.shape[0] - 1
+                    )
+        todo = (age < mix.min_age[generic]) | (age >= mix.max_age[generic])
+        if not todo.any():
+            break
+    generic[todo] = mix.codes.index("R69")  # illness unspecified: never outside limits
     if kind in ("ae",):
         return generic
     weighted = has_rows * need_weight[None, :]
@@ -310,6 +465,41 @@ def _diagnoses(
     pick = (cum < (rng.random(n) * total)[:, None]).sum(axis=1)
     pick = np.minimum(pick, has_rows.shape[1] - 1)
     return np.where(use_condition, mix.condition_code_index[pick], generic)
+
+
+def _secondary(
+    rng: np.random.Generator, mix: DiagnosisMix, has_rows: npt.NDArray[np.bool_], primary: IntArray
+) -> IntArray:
+    """A secondary diagnosis an admission: one of the person's conditions, at random, other
+    than the primary; none (-1) for people without another condition."""
+    n = has_rows.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes = np.broadcast_to(mix.condition_code_index[None, :], has_rows.shape)
+    other = has_rows & (codes != primary[:, None])
+    count = other.sum(axis=1)
+    k = np.floor(rng.random(n) * count).astype(np.int64)
+    pick = (np.cumsum(other, axis=1) <= k[:, None]).sum(axis=1)
+    pick = np.minimum(pick, has_rows.shape[1] - 1)
+    return np.where(count > 0, mix.condition_code_index[pick], -1)
+
+
+def _external_cause(
+    rng: np.random.Generator, mix: DiagnosisMix, primary: IntArray, age: FloatArray
+) -> IntArray:
+    """An external cause for each injury (index into ``EXTERNAL_CAUSES``; -1 otherwise):
+    a fall with the chance of the person's age group, else another cause."""
+    n = primary.shape[0]
+    injury = mix.is_injury()[primary]
+    fall = rng.random(n) < np.asarray(FALL_SHARE_BY_AGE_GROUP)[diagnosis_age_group(age)]
+    which_fall = rng.integers(len(FALL_CAUSES), size=n)
+    which_other = len(FALL_CAUSES) + rng.integers(len(OTHER_CAUSES), size=n)
+    return np.where(injury, np.where(fall, which_fall, which_other), -1)
+
+
+def _age_on(people: People, s: YearState, rows: IntArray, day: IntArray) -> FloatArray:
+    """Age in years of each event's person on the event's day."""
+    return np.asarray((day - people.birth_day[s.idx[rows]]) / 365.25, dtype=np.float64)
 
 
 def _activity(
@@ -383,6 +573,8 @@ def _activity(
     rows, day = _place_days(
         rng, rng.poisson(rate("ae") * _style(world, people, s, "ae_use")), s.start, s.end
     )
+    age = _age_on(people, s, rows, day)
+    dx = _diagnoses(rng, mix, "ae", s.has[rows], cm.need_weight, age, male[rows])
     buffers.add_events(
         person=s.idx[rows],
         pod=np.int8(POD_INDEX["ae_attendance"]),
@@ -390,7 +582,8 @@ def _activity(
         start=day,
         end=day,
         units=np.float64(1.0),
-        diagnosis=_diagnoses(rng, mix, "ae", s.has[rows], cm.need_weight),
+        diagnosis=dx,
+        cause=_external_cause(rng, mix, dx, age),
         cost_gbp=costs["ae_attendance"] * _noise(rng, 3, rows.shape[0]),
     )
 
@@ -407,7 +600,15 @@ def _activity(
         start=day,
         end=day,
         units=np.float64(1.0),
-        diagnosis=_diagnoses(rng, mix, "outpatient", s.has[rows], cm.need_weight),
+        diagnosis=_diagnoses(
+            rng,
+            mix,
+            "outpatient",
+            s.has[rows],
+            cm.need_weight,
+            _age_on(people, s, rows, day),
+            male[rows],
+        ),
         cost_gbp=np.where(first, costs["outpatient_first"], costs["outpatient_follow_up"])
         * _noise(rng, 5, rows.shape[0]),
     )
@@ -461,6 +662,9 @@ def _elective(
         costs["day_case"],
         costs["elective_inpatient_fixed"] + costs["elective_inpatient_per_day"] * los,
     )
+    male = people.male[s.idx[rows]]
+    age = _age_on(people, s, rows, day)
+    dx = _diagnoses(rng, mix, "elective", s.has[rows], cm.need_weight, age, male)
     buffers.add_events(
         person=s.idx[rows],
         pod=np.where(day_case, POD_INDEX["day_case"], POD_INDEX["elective_inpatient"]).astype(
@@ -470,7 +674,8 @@ def _elective(
         start=day,
         end=day + los,
         los=los,
-        diagnosis=_diagnoses(rng, mix, "elective", s.has[rows], cm.need_weight),
+        diagnosis=dx,
+        secondary=_secondary(rng, mix, s.has[rows], dx),
         units=np.float64(1.0),
         cost_gbp=cost * _noise(rng, 5, n),
     )
@@ -489,6 +694,7 @@ def _elective(
             end=day + los,
             los=los,
             diagnosis=np.full(n, mix.codes.index(diag)),
+            secondary=_secondary(rng, mix, s.has[rows], np.full(n, mix.codes.index(diag))),
             procedure=np.full(n, k),
             units=np.float64(1.0),
             cost_gbp=(costs["joint_replacement"] + 300 * los) * _noise(rng, 8, n),
@@ -551,6 +757,10 @@ def _emergency(
     day = np.minimum(day, end)
     los = end - day
     n = rows.shape[0]
+    age = _age_on(people, s, rows, day)
+    dx = _diagnoses(
+        rng, mix, "emergency", s.has[rows], cm.need_weight, age, people.male[s.idx[rows]]
+    )
     buffers.add_events(
         person=s.idx[rows],
         pod=np.int8(POD_INDEX["emergency_admission"]),
@@ -558,7 +768,9 @@ def _emergency(
         start=day,
         end=end,
         los=los,
-        diagnosis=_diagnoses(rng, mix, "emergency", s.has[rows], cm.need_weight),
+        diagnosis=dx,
+        secondary=_secondary(rng, mix, s.has[rows], dx),
+        cause=_external_cause(rng, mix, dx, age),
         units=np.float64(1.0),
         cost_gbp=(costs["emergency_admission_fixed"] + costs["emergency_admission_per_day"] * los)
         * _noise(rng, 6, n),
@@ -572,6 +784,7 @@ def _social_care(
     s: YearState,
     buffers: Buffers,
     home_care_before: npt.NDArray[np.bool_],
+    settle: bool = False,
 ) -> npt.NDArray[np.bool_]:
     from commissioning.synthetic.model import fitted_model
 
@@ -600,6 +813,23 @@ def _social_care(
     )
     # Home care: packages persist from year to year; none once in a care home.
     logit = _care_home_logit(s.age, s.need, s.has, codes, P.HOME_CARE_LOGIT_INTERCEPT)
+    if settle:
+        # The first year starts as if packages had run before it (a package continues with
+        # odds raised by e^3.5), not with nobody having had one: the same chain is run for
+        # a few earlier years, with this year's transient need drawn afresh for each.
+        had = np.zeros(idx.shape[0], dtype=bool)
+        lasting = s.need - s.transient
+        entry = P.CARE_HOME_ENTRY_LOGIT_INTERCEPT
+        for _ in range(P.HOME_CARE_SETTLING_YEARS):
+            need = lasting + rng.standard_normal(idx.shape[0]) * P.NEED_TRANSIENT_SD
+            earlier = _care_home_logit(s.age, need, s.has, codes, P.HOME_CARE_LOGIT_INTERCEPT)
+            earlier = earlier + np.where(had, 3.5, 0.0)
+            # A package ends when its holder dies or moves into a care home.
+            moves = _sigmoid(_care_home_logit(s.age, need, s.has, codes, entry)) * (s.age >= 65)
+            ends = rng.random(idx.shape[0]) < np.minimum(0.95, s.q + moves)
+            had = (s.age >= 18) & (rng.random(idx.shape[0]) < _sigmoid(earlier)) & ~ends
+        home_care_before = home_care_before.copy()
+        home_care_before[idx] = had & (care_day > s.start)
     logit = logit + np.where(home_care_before[idx], 3.5, 0.0)
     gets = (s.age >= 18) & (care_day > s.start) & (rng.random(idx.shape[0]) < _sigmoid(logit))
     rows = np.flatnonzero(gets)

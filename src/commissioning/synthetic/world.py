@@ -15,6 +15,7 @@ from commissioning.synthetic import parameters as P
 from commissioning.synthetic.model import (
     FittedModel,
     deprivation_z,
+    gompertz,
     national_age_weights,
     onset_age,
 )
@@ -148,6 +149,42 @@ class People:
         return int(self.area.shape[0])
 
 
+def _survivors_need(
+    rng: np.random.Generator,
+    model: FittedModel,
+    age: FloatArray,
+    male: npt.NDArray[np.bool_],
+    candidates: int = 4,
+) -> FloatArray:
+    """The lasting part of need of people who have lived to ``age``.
+
+    People with more need die sooner, so among the living the lasting part leans below
+    the newborns' standard normal, more so the older they are. Drawn by sampling
+    importance resampling: ``candidates`` standard normal values a person, one kept with
+    weight ``exp(−H(age) · e^(β·value))``, where H is the cumulative hazard of death by
+    age and sex at average need and β the effect of the lasting part on the hazard
+    (directly and through the conditions it brings on, taken as twice the direct effect).
+    Without this the starting population would grow healthier year by year as its
+    neediest people died.
+    """
+    n = age.shape[0]
+    ages = np.arange(0, 116, dtype=np.float64)
+    beta = 2 * P.DEATH_NEED_EFFECT * P.NEED_PERSISTENT_SD
+    hazard = np.stack(
+        [
+            np.cumsum(model.death_scale * gompertz(ages, np.full(ages.shape, sex, dtype=bool)))
+            for sex in (False, True)
+        ]
+    )
+    h = hazard[male.astype(np.int64), np.clip(age.astype(np.int64), 0, 115)]
+    values = rng.standard_normal((n, candidates))
+    log_w = -h[:, None] * np.exp(beta * values)
+    w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+    cum = np.cumsum(w, axis=1)
+    pick = (cum < (rng.random(n) * cum[:, -1])[:, None]).sum(axis=1)
+    return values[np.arange(n), np.minimum(pick, candidates - 1)]
+
+
 def _age_weights_for(place: P.PlaceSpec) -> FloatArray:
     w = national_age_weights()
     ages = np.arange(101)
@@ -224,7 +261,8 @@ def draw_people(
         practice[sel] = candidates[rng.integers(len(candidates), size=sel.shape[0])]
 
     male = rng.random(n) < P.MALE_SHARE
-    persistent = rng.standard_normal(n)
+    age_at_entry = (np.maximum(reg, start) - birth) / 365.25  # age on joining the data
+    persistent = _survivors_need(rng, model, age_at_entry, male)
     cm = model.conditions
     n_c = len(cm.codes)
     liability = rng.logistic(size=(n, n_c)).astype(np.float32)
