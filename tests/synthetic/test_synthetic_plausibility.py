@@ -87,3 +87,37 @@ def test_admissions_carry_a_secondary_diagnosis_from_the_persons_conditions(
     with_secondary = _count(con, f"{admitted} AND a.secondary_diagnosis IS NOT NULL")
     assert with_secondary > 0.3 * _count(con, admitted)
     assert _count(con, "a.secondary_diagnosis = a.primary_diagnosis") == 0
+
+
+def test_low_value_procedures_fit_their_patients_and_vary_by_practice(
+    con: duckdb.DuckDBPyConnection, calibration_population: Path
+) -> None:
+    grommets = "a.procedure_code = 'D15.1'"
+    assert _count(con, grommets) > 0
+    assert _count(con, f"{grommets} AND {outside(1, 12)}") == 0
+    arthroscopy = "a.procedure_code = 'W85.1'"
+    con.execute(
+        "CREATE VIEW conditions AS SELECT * FROM "
+        f"read_parquet('{calibration_population}/conditions.parquet')"
+    )
+    without_oa = con.execute(
+        "SELECT count(*) FROM activity a WHERE a.procedure_code = 'W85.1' AND NOT EXISTS "
+        "(SELECT 1 FROM conditions c WHERE c.nhs_number = a.nhs_number "
+        "AND c.condition_code = 'OA' AND c.diagnosis_date <= a.start_date)"
+    ).fetchone()
+    assert _count(con, arthroscopy) > 0 and without_oa == (0,)
+    # The practice planted with three times the rate has the highest rate of its place.
+    effects = f"read_parquet('{calibration_population}/synthetic_practice_effects.parquet')"
+    planted = con.execute(
+        f"SELECT practice_code FROM {effects} WHERE effect = 'low_value_procedures' AND planted = 1"
+    ).fetchall()
+    (code,) = planted[0]
+    rates = con.execute(
+        "SELECT p.practice_code, count(a.activity_id) / count(DISTINCT p.nhs_number) AS rate "
+        "FROM people p LEFT JOIN activity a ON a.nhs_number = p.nhs_number AND "
+        "a.procedure_code IN ('W85.1', 'A52.1', 'D15.1', 'F34.1', 'A65.1') "
+        "JOIN read_parquet('" + str(calibration_population) + "/gp_practices.parquet') g "
+        "ON g.practice_code = p.practice_code WHERE g.place_code = 'NVL' "
+        "GROUP BY 1 ORDER BY rate DESC"
+    ).fetchall()
+    assert rates[0][0] == code

@@ -466,7 +466,13 @@ SYNTHETIC_PRACTICE_EFFECTS = Table(
             "effect",
             "string",
             "Activity the style changes",
-            codes=("gp_access", "outpatient_referral", "emergency_admission", "ae_use"),
+            codes=(
+                "gp_access",
+                "outpatient_referral",
+                "emergency_admission",
+                "ae_use",
+                "low_value_procedures",
+            ),
         ),
         Column("multiplier", "double", "Rate multiplier against a typical practice", unit="ratio"),
         Column(

@@ -9,9 +9,15 @@ population segmentation to provide better health care for all: the "Bridges to H
 model. Milbank Q 2007;85(2):185-208) groups people by the nature of their need. The
 ordered rules below put the three end-of-life trajectories first, then serious
 disability, chronic conditions, acute illness, maternity and infancy, and health; see
-``docs/methods/segmentation.md`` for the reasons and the limits. Because "died in the
-year" is known only afterwards, the segments describe a year that has happened (for
-planning and budgeting), not a forecast.
+``docs/methods/segmentation.md`` for the reasons and the limits.
+
+The segments are **prospective**: each rule uses only what was known at the start of the
+year (:func:`with_year_before`): the conditions recorded by then, frailty at the end of the
+year before, and use of services in the year before. A death later in the year never puts
+anyone in an end-of-life segment, so a segment's spend in the year is an honest target for
+a capitated budget set at its start. Only the maternal and infant segment looks at the year
+itself (a pregnancy is known early; a baby born in the year is under one): women aged 15 to
+49 with maternity care in the year or the year before, and babies under one.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from commissioning.population.codes import condition_columns
 from commissioning.population.rules import RuleError, compile_rule, validate_rule
 
 
@@ -35,45 +42,95 @@ class Segment:
     description: str = ""
 
 
+#: Columns of the person-year table known at the start of a year, read from the year
+#: before as ``start_<name>``; for someone new to the data, the conditions on their record
+#: when they joined (the current year's flags) stand in.
+KNOWN_AT_START = ("condition_count", "frailty")
+#: Use of services in the year before, as ``<name>_year_before`` (0 when not registered).
+USE_YEAR_BEFORE = ("emergency_admissions", "elective_admissions", "maternity_events")
+
 BRIDGES_TO_HEALTH: tuple[Segment, ...] = (
     Segment(
         "Short period of decline before dying",
-        "died_in_year and can",
-        "Died in the year with cancer: the short, steep decline of the cancer trajectory.",
+        "start_can and emergency_admissions_year_before >= 1",
+        "Cancer recorded at the start of the year, with an emergency admission in the year "
+        "before: those likeliest to be in the short, steep decline of advanced cancer.",
     ),
     Segment(
         "Limited reserve and serious exacerbations",
-        "(hf or copd or ckd) and emergency_admissions >= 1",
-        "Organ failure (heart failure, COPD, chronic kidney disease) with at least one "
-        "emergency admission in the year.",
+        "(start_hf or start_copd or start_ckd) and emergency_admissions_year_before >= 1",
+        "Organ failure (heart failure, COPD, chronic kidney disease) at the start of the "
+        "year, with at least one emergency admission in the year before.",
     ),
     Segment(
         "Long decline (frailty or dementia)",
-        "dem or frailty in ('moderate', 'severe')",
-        "Dementia, or moderate or severe frailty on the electronic Frailty Index (65+).",
+        "start_dem or start_frailty in ('moderate', 'severe')",
+        "Dementia, or moderate or severe frailty on the electronic Frailty Index (65+), at "
+        "the start of the year.",
     ),
     Segment(
         "Stable but serious disability",
-        "ld or ms or smi",
-        "Learning disability, multiple sclerosis or severe mental illness.",
+        "start_ld or start_ms or start_smi",
+        "Learning disability, multiple sclerosis or severe mental illness at the start of "
+        "the year.",
     ),
     Segment(
         "Chronic conditions, stable",
-        "condition_count >= 1",
-        "At least one long-term condition and none of the above.",
-    ),
-    Segment(
-        "Acutely ill",
-        "emergency_admissions >= 1 or elective_admissions >= 1",
-        "No long-term condition but admitted to hospital in the year.",
+        "start_condition_count >= 1",
+        "At least one long-term condition at the start of the year and none of the above.",
     ),
     Segment(
         "Maternal and infant",
-        "age_years < 1 or maternity_events >= 1",
-        "Babies in their first year and women with maternity care (ICD-10 O or P).",
+        "age_years < 1 or (sex == 'F' and age_years >= 15 and age_years <= 49 and "
+        "(maternity_events >= 1 or maternity_events_year_before >= 1))",
+        "Babies under one, and women aged 15 to 49 with maternity care (ICD-10 O or P) in "
+        "the year or the year before.",
+    ),
+    Segment(
+        "Acutely ill",
+        "emergency_admissions_year_before >= 1 or elective_admissions_year_before >= 1",
+        "No long-term condition but admitted to hospital in the year before.",
     ),
     Segment("Healthy", "True", "Everyone else."),
 )
+
+
+def with_year_before(person_year: ir.Table) -> ir.Table:
+    """The person-year table with what was known at the start of each year: ``start_<c>``
+    for each condition flag, ``start_condition_count`` and
+    ``start_frailty`` (from the year before; for someone new, the conditions on their
+    record, and no frailty score), ``<use>_year_before`` for the use of services in the
+    year before (0 when not registered then) and ``has_year_before`` (1 or 0).
+    """
+    t = person_year
+    flags = [c for c in condition_columns() if c in t.columns]
+    carried = [*flags, *(c for c in KNOWN_AT_START if c in t.columns)]
+    before = t.select(
+        "person_id",
+        year=t.year + 1,
+        **{f"_before_{c}": t[c] for c in carried},
+        **{f"{c}_year_before": t[c] for c in USE_YEAR_BEFORE if c in t.columns},
+        has_year_before=ibis.literal(1, "int64"),
+    )
+    j = t.left_join(before, ["person_id", "year"])
+    start: dict[str, ir.Value] = {}
+    for c in carried:
+        if c == "frailty":
+            start["start_frailty"] = j[f"_before_{c}"]
+        else:
+            start[f"start_{c}"] = j[f"_before_{c}"].coalesce(j[c])
+    use = {
+        f"{c}_year_before": j[f"{c}_year_before"].fill_null(0)
+        for c in USE_YEAR_BEFORE
+        if c in t.columns
+    }
+    return j.select(
+        *t.columns,
+        **start,
+        **use,
+        has_year_before=j.has_year_before.fill_null(0),
+    )
+
 
 OTHERWISE = "Everyone else"
 
@@ -97,7 +154,11 @@ def assign_segments(
     column: str = "segment",
 ) -> ir.Table:
     """The person-year table with ``column`` naming each row's segment (first match
-    wins; rows matching none get ``"Everyone else"``)."""
+    wins; rows matching none get ``"Everyone else"``). What was known at the start of the
+    year (:func:`with_year_before`) is added first when the table does not hold it, so
+    rules may use ``start_*`` and ``*_year_before`` columns."""
+    if "has_year_before" not in person_year.columns:
+        person_year = with_year_before(person_year)
     validate_segments(segments, person_year)
     branches = [
         (compile_rule(seg.rule, person_year).fill_null(False), seg.name) for seg in segments

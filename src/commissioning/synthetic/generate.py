@@ -34,6 +34,7 @@ from commissioning.synthetic import parameters as P
 from commissioning.synthetic.model import fitted_model
 from commissioning.synthetic.simulate import (
     EXTERNAL_CAUSES,
+    JOINT_DIAGNOSIS,
     PROCEDURES,
     Buffers,
     DiagnosisMix,
@@ -91,6 +92,7 @@ def generate(
     say("fitting the model to national figures")
     model = fitted_model()
     world = build_world(rng, params)
+    _plant_low_value_style(world, params)
     horizon = day_number(params.first_year + params.years, 4, 1) - 1
     say("drawing people")
     people = _draw_people(rng, params, world, model, horizon)
@@ -214,7 +216,7 @@ def _activity(
         }
     )
     # PROMs: three in four joint replacements have a before-and-after questionnaire.
-    joint = np.flatnonzero(ev["procedure"] >= 0)
+    joint = np.flatnonzero((ev["procedure"] >= 0) & (ev["procedure"] < len(JOINT_DIAGNOSIS)))
     joint = joint[rng.random(joint.shape[0]) < P.PROMS_RESPONSE]
     kinds = np.array(list(P.PROMS_PRE_MEAN))[ev["procedure"][joint]]
     pre_mean = np.array([P.PROMS_PRE_MEAN[k] for k in kinds])
@@ -263,6 +265,20 @@ def _truth(buffers: Buffers, nhs: npt.NDArray[np.str_]) -> pa.Table:
             "p_emergency_admission": pa.array(np.round(tr["p"].astype(np.float64), 5)),
         }
     )
+
+
+def _plant_low_value_style(world: World, params: P.SyntheticParameters) -> None:
+    """Each practice's rate of low-value procedures, from a generator of its own (so the
+    rest of the population is the same with or without it)."""
+    rng = np.random.default_rng([params.seed, 20])
+    n = len(world.practice_codes)
+    style = np.exp(rng.normal(0.0, P.LOW_VALUE_PRACTICE_SD, size=n))
+    planted = np.zeros(n, dtype=bool)
+    third = int(np.flatnonzero(world.practice_place == 0)[2])
+    style[third] = params.home_practice_low_value_multiplier
+    planted[third] = True
+    world.practice_style["low_value_procedures"] = style
+    world.practice_planted["low_value_procedures"] = planted
 
 
 def _practice_effects(world: World) -> pa.Table:

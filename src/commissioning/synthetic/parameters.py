@@ -132,6 +132,9 @@ class SyntheticParameters(BaseModel):
     home_practice_referral_multiplier: float = Field(
         1.6, description="Planted: one home practice refers to outpatients this much more"
     )
+    home_practice_low_value_multiplier: float = Field(
+        3.0, gt=0, description="Low-value procedures of the home place's third practice"
+    )
     home_practice_admission_multiplier: float = Field(
         1.45, description="Planted: one home practice's patients are admitted this much more"
     )
@@ -277,6 +280,25 @@ MENTAL_HEALTH_CONDITION_BOOST = {
 }
 
 DAY_CASE_SHARE = 0.82
+
+LowValueProcedure = tuple[str, str, int, int, str, float]
+LOW_VALUE_PROCEDURES: dict[str, LowValueProcedure] = {
+    # name: (OPCS-4 code, ICD-10 diagnosis, youngest age, oldest age, condition needed,
+    #        yearly procedures per 1,000 eligible people at a typical practice).
+    # Interventions of NHS England's Evidence-Based Interventions programme (lists 1 and 2):
+    # not to be routinely commissioned, or only when criteria are met.
+    "knee arthroscopy for osteoarthritis": ("W85.1", "M17.9", 45, 110, "OA", 4.0),
+    "injection for low back pain without sciatica": ("A52.1", "M54.5", 18, 110, "", 0.5),
+    "grommets for glue ear": ("D15.1", "H65.9", 1, 12, "", 1.5),
+    "tonsillectomy for recurrent tonsillitis": ("F34.1", "J03.9", 3, 40, "", 0.8),
+    "carpal tunnel release": ("A65.1", "G56.0", 30, 90, "", 1.2),
+}
+"""Low-value elective procedures, as day cases costing about £1,100. Practices differ in
+how often their patients have them (log-normal, standard deviation 0.45 on the log scale:
+the unwarranted variation the EBI programme targets), and one practice of the home place
+refers three times as many (``home_practice_low_value_multiplier``)."""
+LOW_VALUE_PRACTICE_SD = 0.45
+LOW_VALUE_UNIT_COST_GBP = 1_100.0
 OUTPATIENT_FIRST_SHARE = 0.35
 TERTIARY_ELECTIVE_SHARE = 0.15
 CONDITION_DIAGNOSIS_PER_WEIGHT = 0.35

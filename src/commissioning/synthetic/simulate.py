@@ -36,8 +36,11 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 POD_INDEX = {pod: i for i, pod in enumerate(POINTS_OF_DELIVERY)}
 DEATH_INDEX = {p: i for i, p in enumerate(PLACE_OF_DEATH_CODES)}
-PROCEDURES = ("W37.1", "W40.1")  # OPCS-4: primary total hip / total knee replacement
 JOINT_DIAGNOSIS = {"hip_replacement": "M16.9", "knee_replacement": "M17.9"}
+#: OPCS-4 codes of procedures: primary total hip and knee replacement, then the low-value
+#: procedures of ``parameters.LOW_VALUE_PROCEDURES``.
+PROCEDURES = ("W37.1", "W40.1", *(v[0] for v in P.LOW_VALUE_PROCEDURES.values()))
+LOW_VALUE_DIAGNOSES = tuple(v[1] for v in P.LOW_VALUE_PROCEDURES.values())
 EVENT_COLUMNS = (
     "person",
     "pod",
@@ -105,7 +108,8 @@ def diagnosis_mix(condition_icd10: tuple[str, ...]) -> DiagnosisMix:
     text = resources.files("commissioning.core").joinpath("data/diagnoses.csv").read_text()
     rows = list(csv.DictReader(text.splitlines()))
     codes = list(dict.fromkeys(r["icd10_code"] for r in rows))
-    extra = [c for c in (*condition_icd10, *JOINT_DIAGNOSIS.values()) if c not in codes]
+    wanted = (*condition_icd10, *JOINT_DIAGNOSIS.values(), *LOW_VALUE_DIAGNOSES)
+    extra = list(dict.fromkeys(c for c in wanted if c not in codes))
     groups = len(DIAGNOSIS_AGE_EDGES) + 1
     low_age = (0, *DIAGNOSIS_AGE_EDGES)
     high_age = (*(e - 1 for e in DIAGNOSIS_AGE_EDGES), 200)
@@ -211,6 +215,9 @@ def simulate(
     home_care_before = np.zeros(people.size, dtype=bool)
     dep_all = deprivation_z(world.area_decile[people.area])
     _settle_care_homes(rng, people, model, dep_all, day_number(params.first_year, 4, 1))
+    # Low-value procedures draw on a generator of their own, so that the rest of the
+    # population does not change with them.
+    low_value_rng = np.random.default_rng([params.seed, 21])
     for y in range(params.years):
         if on_progress:
             on_progress(
@@ -226,7 +233,7 @@ def simulate(
         state = _year_state(rng, people, model, idx, fy0, fy1, transient[idx], dep_all[idx])
         _care_homes_and_deaths(rng, people, state, cm.index("DEM"), cm.index("LD"))
         _record_truth(buffers, params.first_year + y, people, state, model, world)
-        _activity(rng, world, people, model, mix, state, buffers)
+        _activity(rng, world, people, model, mix, state, buffers, low_value_rng)
         home_care_before = _social_care(
             rng, people, cm, state, buffers, home_care_before, settle=y == 0
         )
@@ -510,6 +517,7 @@ def _activity(
     mix: DiagnosisMix,
     s: YearState,
     buffers: Buffers,
+    low_value_rng: np.random.Generator,
 ) -> None:
     cm = model.conditions
     male = people.male[s.idx]
@@ -614,6 +622,7 @@ def _activity(
     )
 
     _elective(rng, people, model, mix, s, buffers, rate("elective"), n_places, exposure)
+    _low_value(low_value_rng, world, people, model, mix, s, buffers, exposure)
     _emergency(
         rng,
         world,
@@ -698,6 +707,49 @@ def _elective(
             procedure=np.full(n, k),
             units=np.float64(1.0),
             cost_gbp=(costs["joint_replacement"] + 300 * los) * _noise(rng, 8, n),
+        )
+
+
+def _low_value(
+    rng: np.random.Generator,
+    world: World,
+    people: People,
+    model: FittedModel,
+    mix: DiagnosisMix,
+    s: YearState,
+    buffers: Buffers,
+    exposure: FloatArray,
+) -> None:
+    """Low-value elective procedures (``parameters.LOW_VALUE_PROCEDURES``) as day cases at
+    the person's acute trust, at a rate set by their practice's style."""
+    codes = model.conditions.codes
+    style = world.practice_style["low_value_procedures"][people.practice[s.idx]]
+    age = s.age
+    for k, (_, diagnosis, youngest, oldest, condition, per_1000) in enumerate(
+        P.LOW_VALUE_PROCEDURES.values()
+    ):
+        eligible = (age >= youngest) & (age < oldest + 1)
+        if condition:
+            eligible &= s.has[:, codes.index(condition)]
+        lam = np.where(eligible, per_1000 / 1000 * style * exposure, 0.0)
+        rows, day = _place_days(rng, rng.poisson(lam), s.start, s.end)
+        if condition:  # never before the condition is diagnosed
+            day = np.maximum(day, people.onset_day[s.idx[rows], codes.index(condition)])
+            keep = day <= s.end[rows]
+            rows, day = rows[keep], day[keep]
+        n = rows.shape[0]
+        buffers.add_events(
+            person=s.idx[rows],
+            pod=np.int8(POD_INDEX["day_case"]),
+            provider=4 * people.place[s.idx[rows]],
+            start=day,
+            end=day,
+            los=np.zeros(n, dtype=np.int64),
+            diagnosis=np.full(n, mix.codes.index(diagnosis)),
+            secondary=np.full(n, -1),
+            procedure=np.full(n, len(JOINT_DIAGNOSIS) + k),
+            units=np.float64(1.0),
+            cost_gbp=P.LOW_VALUE_UNIT_COST_GBP * _noise(rng, 8, n),
         )
 
 
