@@ -397,7 +397,7 @@ def england_sections(
                 "Each place against England",
                 ["Indicator", "Place", "Value", "95% interval", "England", "Compared with England"],
                 rows,
-                note="Values from fewer than 8 events or people are suppressed and not compared.",
+                note="Values from small counts are suppressed, and not compared.",
             )
         )
     else:
