@@ -74,7 +74,7 @@ def test_compare_frame_adds_england_and_verdict_by_indicator_id() -> None:
     lib = default_library()
     frame = pd.DataFrame(
         {
-            "indicator_id": ["mortality_under_75", "mortality_under_75", "gp_appointments"],
+            "indicator_id": ["mortality_under_75", "mortality_under_75", "ae_attendances"],
             "group": ["A", "B", "A"],
             "value": [300.0, 360.0, 6.0],
             "lower": [280.0, 330.0, 5.8],
@@ -105,6 +105,7 @@ def test_the_shipped_file_validates_and_is_keyed_by_library_ids() -> None:
             "patient_experience_good",
             "proms_hip_gain",
             "falls_admissions_65_plus",
+            "gp_appointments",
         ]
     )
     under75 = nat.england("mortality_under_75")
