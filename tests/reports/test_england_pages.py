@@ -16,7 +16,7 @@ import pytest
 from commissioning.indicators.england import compare_with_england, default_national_values
 from commissioning.indicators.library import default_library
 from commissioning.reports.audit import audit_published
-from commissioning.reports.england import COMPARISON_COLUMNS, spine
+from commissioning.reports.england import COMPARISON_COLUMNS, spine, spine_figure
 
 
 def _rows(html: str, caption: str) -> list[list[str]]:
@@ -156,3 +156,43 @@ def test_benchmark_page_has_the_home_places_spine_chart(pack: Path) -> None:
     html = (pack / "benchmark.html").read_text()
     assert "The home place against England" in html
     assert len(_spine_titles(html)) == 1
+
+
+def test_spine_figure_from_a_literal_table() -> None:
+    lib = default_library()
+    comparison = pd.DataFrame(
+        {
+            "indicator_id": ["mortality_under_75"] * 5 + ["readmission_30_days", "spend_per_head"],
+            "place_code": ["A", "B", "C", "D", "E", "B", "A"],
+            "value": [300.0, 340.0, 360.0, 420.0, float("nan"), 14.0, 1500.0],
+            "lower": [280.0, 320.0, 330.0, 400.0, float("nan"), 12.0, 1400.0],
+            "upper": [320.0, 360.0, 390.0, 440.0, float("nan"), 16.0, 1600.0],
+            "suppressed": [False, False, False, False, True, False, False],
+            "england_value": [349.0] * 5 + [13.8, float("nan")],
+            "england_lower": [float("nan")] * 7,
+            "england_upper": [float("nan")] * 7,
+            "england_period": ["2021 to 2023"] * 5 + ["2017/18", ""],
+            "verdict": ["better", "similar", "similar", "worse", "not compared", "similar", "x"],
+        }
+    )
+    block = spine_figure(comparison, lib, "A", "Ashdown")
+    assert block is not None
+    fig = block.figure
+    labels = [t.y[0] for t in fig.data if t.type == "scatter" and t.marker.opacity == 0]
+    assert labels == [
+        "Deaths under 75 (all causes)<br>300 (England 349)",
+        "Emergency readmissions within 30 days<br>no data (England 13.8)",
+    ]
+    better = [t for t in fig.data if t.name == "Ashdown: better"]
+    assert len(better) == 1 and better[0].x == (pytest.approx(49 / 71),)  # as worked above
+    bars = [t for t in fig.data if t.type == "bar" and t.y[0] == labels[0]]
+    # lowest to 25th, 25th to 75th, 75th to highest of the four shown places, better right
+    spans = sorted((round(t.base[0], 4), round(t.base[0] + t.x[0], 4)) for t in bars)
+    assert spans == [
+        (round(-1.0, 4), round(-26 / 71, 4)),
+        (round(-26 / 71, 4), round(19 / 71, 4)),
+        (round(19 / 71, 4), round(49 / 71, 4)),
+    ]
+    assert "Compared with England, Ashdown: better on deaths under 75 (all causes); " in block.note
+    assert "not compared (suppressed or no interval) on emergency readmissions" in block.note
+    assert block.note.endswith("Not shown, no England value shipped: Spend per head.")

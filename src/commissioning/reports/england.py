@@ -244,14 +244,14 @@ def spine_figure(
         value = float(mine["value"].iloc[0]) if len(mine) else float("nan")
         hidden = not len(mine) or bool(mine["suppressed"].iloc[0]) or not np.isfinite(value)
         verdict = "not compared" if hidden else str(mine["verdict"].iloc[0])
-        rows.append((ind, s, england, value, verdict, hidden))
+        text = "no data" if not len(mine) else "suppressed" if hidden else _fmt(value, ind.unit)
+        rows.append((ind, s, england, value, verdict, hidden, text))
     if not rows:
         return None
     fig = go.Figure()
     markers: dict[str, tuple[list[float], list[str]]] = {}
     summary: dict[str, list[str]] = {}
-    for ind, s, england, value, verdict, hidden in rows:
-        shown_value = "suppressed" if hidden else _fmt(value, ind.unit)
+    for ind, s, england, value, verdict, hidden, shown_value in rows:
         label = f"{ind.title}<br>{shown_value} (England {_fmt(england, ind.unit)})"
         summary.setdefault(verdict, []).append(ind.title[:1].lower() + ind.title[1:])
         fig.add_trace(  # every row keeps its place, with or without a spread to draw
