@@ -30,8 +30,10 @@ from commissioning.benchmarking.peers import (
     similar_places,
 )
 from commissioning.data.queries import home_place as find_home_place
+from commissioning.indicators.england import default_national_values
 from commissioning.indicators.library import Library, default_library
 from commissioning.indicators.stats import FunnelPlot
+from commissioning.reports.england import ENGLAND_DISCLOSURE, home_spine_section, place_comparison
 from commissioning.reports.formatting import names_in
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.indicators_report import (
@@ -235,6 +237,17 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame, names: Mapping[st
     return Section(title=ind.title, intro=ind.description, tables=tables, figures=figures)
 
 
+def _england_section(
+    tables: Tables, outputs: Outputs, years: Sequence[int], home: str, lib: Library
+) -> Section:
+    """The home place's spine chart against the published England values, from the
+    indicators with one (``benchmark_england.csv``)."""
+    ids = [i for i in default_national_values().ids if i in lib.ids]
+    comparison = place_comparison(tables, years, ids, lib, outputs.threshold)
+    outputs.table("benchmark_england.csv", comparison, ENGLAND_DISCLOSURE)
+    return home_spine_section(comparison, lib, home, names_in(tables), years)
+
+
 def write_benchmark_report(
     tables: Tables,
     out: Outputs | Path,
@@ -389,6 +402,7 @@ def write_benchmark_report(
             ),
             PRACTICE_DISCLOSURE,
         )
+    sections.append(_england_section(tables, outputs, years, home, lib))
     first, last = min(years), max(years)
     return publish_page(
         outputs,

@@ -19,8 +19,18 @@ import plotly.graph_objects as go
 from commissioning.benchmarking.compare import spc_chart
 from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.compute import compute_all
+from commissioning.indicators.england import NationalValues, default_national_values
 from commissioning.indicators.library import Indicator, Library, default_library
 from commissioning.monitoring.spc import XmrChart
+from commissioning.reports.england import (
+    ENGLAND_DISCLOSURE,
+    SPINE_DISCLOSURE,
+    england_cell,
+    england_comparison,
+    england_sections,
+    spine_table,
+    verdict_cell,
+)
 from commissioning.reports.formatting import gbp, names_in
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.icons import variation_icon
@@ -193,6 +203,7 @@ def write_indicators_report(
     *,
     library: Library | None = None,
     spc_indicators: Sequence[str] | None = None,
+    national: NationalValues | None = None,
 ) -> Path:
     """Write ``indicators.html`` and its tables through the publication gate; return the
     page.
@@ -201,8 +212,10 @@ def write_indicators_report(
     unless given) over ``years`` with its 95% interval, the range across places, tier,
     kind, polarity, unit and source, then XmR charts by quarter with Making Data Count
     icons of ``spc_indicators`` (every indicator of the library by default) whose series
-    has at least :data:`SPC_MIN_POINTS` quarters and no suppressed quarter. Small counts
-    are suppressed.
+    has at least :data:`SPC_MIN_POINTS` quarters and no suppressed quarter. Beside each
+    value: the published England value (``national``, the packaged ``england.csv`` by
+    default) and the verdict against it; a spine chart per place. Small counts are
+    suppressed, and a suppressed value gets no verdict.
     """
     lib = library or default_library()
     years = list(years)
@@ -215,6 +228,10 @@ def write_indicators_report(
         with_counts_apart(allp, lib).rename(columns={"group": "place_code"}),
         INDICATOR_DISCLOSURE,
     )
+    nat = national or default_national_values()
+    comparison = england_comparison(allp, lib, nat)
+    outputs.table("england_comparison.csv", comparison, ENGLAND_DISCLOSURE)
+    outputs.table("spine.csv", spine_table(comparison, lib), SPINE_DISCLOSURE)
 
     sections = []
     for tier in (1, 2, 3):
@@ -228,16 +245,25 @@ def write_indicators_report(
                 if len(shown)
                 else "-"
             )
+            eng = nat.england(ind.id)
             if mine.empty:
-                value, interval = "-", ""
+                value, interval, verdict = "-", "", "-"
             else:
                 value, interval = value_with_interval(mine.iloc[0], ind.unit)
+                row = comparison[
+                    (comparison.indicator_id == ind.id) & (comparison.place_code == home)
+                ].iloc[0]
+                verdict = verdict_cell(
+                    str(row["verdict"]), bool(row["suppressed"]), eng is not None
+                )
             rows.append(
                 [
                     ind.title,
                     "Process" if ind.kind == "process" else "Outcome",
                     value,
                     interval,
+                    england_cell(eng, ind.unit),
+                    verdict,
                     ind.unit,
                     spread,
                     POLARITY_TEXT[ind.polarity],
@@ -258,6 +284,8 @@ def write_indicators_report(
                             "Kind",
                             "Value",
                             "95% interval",
+                            "England (period)",
+                            "Compared with England",
                             "Unit",
                             "Range across places",
                             "Polarity",
@@ -266,11 +294,14 @@ def write_indicators_report(
                         rows=rows,
                         flags=flags,
                         note="Counts below 8 are suppressed. Rates marked age-standardised "
-                        "use the 2013 European Standard Population.",
+                        "use the 2013 European Standard Population. England values are "
+                        "published national figures for the period shown.",
                     )
                 ],
             )
         )
+    places = [home, *sorted(p for p in set(comparison["place_code"]) if p != home)]
+    sections += england_sections(comparison, lib, places, names_in(tables), years, national=nat)
     figures, icon_rows = [], []
     spc_rows: list[dict[str, object]] = []
     ids = list(spc_indicators) if spc_indicators is not None else [i.id for i in lib.indicators]

@@ -20,14 +20,28 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from commissioning.core.suppression import suppress_small_counts
+from commissioning.data.queries import home_place
+from commissioning.indicators.library import default_library
 from commissioning.population import needs as N
 from commissioning.population import programme_budget as PB
 from commissioning.population.person_year import person_year_table
 from commissioning.population.segments import assign_segments, segment_order, segment_profile
+from commissioning.reports.england import ENGLAND_DISCLOSURE, england_sections, place_comparison
 from commissioning.reports.formatting import cell, name_of, names_in
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.publish import Disclosure, Outputs, as_outputs
 from commissioning.risk.stratify import RiskEvaluation, evaluate_risk
+
+#: Indicators of the population's health shown against England on the needs page.
+NEEDS_ENGLAND_INDICATORS = (
+    "life_expectancy_at_birth",
+    "mortality_under_75",
+    "deaths_usual_residence",
+    "falls_admissions_65_plus",
+    "emergency_admissions_85_plus",
+    "acsc_chronic_admissions",
+    "emergency_admissions",
+)
 
 
 @dataclass
@@ -819,13 +833,23 @@ def write_needs_report(
         outputs.restricted_table("who_would_gain_most.csv", a.risk.gain)
     for name, (frame, disclosure) in published.items():
         outputs.table(f"{name}.csv", frame, disclosure)
+    lib = default_library()
+    england = place_comparison(tables, a.years, NEEDS_ENGLAND_INDICATORS, lib, t)
+    outputs.table("needs_england.csv", england, ENGLAND_DISCLOSURE)
+    names = names_in(tables)
+    sections = _sections(a, t, {k: v[0] for k, v in published.items()}, names)
+    home = home_place(tables)
+    places = [home, *sorted(p for p in set(england["place_code"]) if p != home)]
+    sections += england_sections(
+        england, lib, places, names, a.years, indicators=NEEDS_ENGLAND_INDICATORS, detail=True
+    )
     span = f"{a.years[0]} to {a.years[-1]}" if len(a.years) > 1 else str(a.years[0])
     return publish_page(
         outputs,
         "needs.html",
         "Population needs",
         f"Financial years {span}; counts under {t} are suppressed.",
-        _sections(a, t, {k: v[0] for k, v in published.items()}, names_in(tables)),
+        sections,
     )
 
 
