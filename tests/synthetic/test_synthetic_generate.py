@@ -115,6 +115,7 @@ def test_truth_is_kept_for_every_person_year(small_population: Path) -> None:
             "emergency_admission": 1.45,
             "gp_access": 0.75 * 1.3,
             "outpatient_referral": 1.6,
+            "low_value_procedures": 3.0,
         },
         rel=0.3,
     )

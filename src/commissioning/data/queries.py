@@ -99,6 +99,59 @@ def deaths_summary(tables: Tables, years: Sequence[int]) -> ir.Table:
     )
 
 
+HOSPITAL_SETTINGS = ("admitted_patient_care", "outpatient", "ae")
+
+
+def last_year_of_life(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """People who died in the years (by financial year of death) and the cost of their
+    hospital care (admitted patient care, outpatients, A&E) and emergency admissions in
+    the 365 days to their death. Only deaths at least 365 days after the first activity in
+    the data count, so every window is whole."""
+    people = tables["people"]
+    act = tables["activity"]
+    first = act.start_date.min().as_scalar()
+    d = people.filter(
+        people.death_date.notnull()
+        & financial_year(people.death_date).isin(list(years))
+        & (people.death_date >= first + ibis.interval(days=365))
+    ).select("person_id", "death_date")
+    hospital = act.filter(act.setting.isin(list(HOSPITAL_SETTINGS))).select(
+        "person_id", "start_date", "cost_gbp", "point_of_delivery"
+    )
+    j = d.left_join(hospital, "person_id")
+    inside = (j.start_date <= j.death_date) & (
+        j.start_date > j.death_date - ibis.interval(days=365)
+    )
+    cost = ibis.ifelse(inside, j.cost_gbp.cast("float64"), 0.0)
+    emergency = inside & (j.point_of_delivery == "emergency_admission")
+    return j.aggregate(
+        decedents=j.person_id.nunique(),
+        hospital_cost_gbp=cost.sum(),
+        emergency_cost_gbp=ibis.ifelse(emergency, j.cost_gbp.cast("float64"), 0.0).sum(),
+    )
+
+
+def emergency_admissions_in_last_year_of_life(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Emergency admissions in the years, and those of people who died within 365 days of
+    the admission. Only admissions at least 365 days before the last activity in the data
+    count, so every death that could follow is seen."""
+    act = tables["activity"]
+    last = act.start_date.max().as_scalar()
+    em = act.filter(
+        (act.point_of_delivery == "emergency_admission")
+        & financial_year(act.start_date).isin(list(years))
+        & (act.start_date <= last - ibis.interval(days=365))
+    ).select("person_id", "start_date")
+    people = tables["people"].select("person_id", "death_date")
+    j = em.left_join(people, "person_id")
+    dying = (
+        j.death_date.notnull()
+        & (j.death_date >= j.start_date)
+        & (j.death_date < j.start_date + ibis.interval(days=365))
+    )
+    return j.aggregate(admissions=j.count(), in_last_year=dying.cast("int64").sum())
+
+
 def care_home_residents_65_plus(tables: Tables, years: Sequence[int]) -> ir.Table:
     """People aged 65 and over on 1 October, and how many of them were living in a care
     home that day (a residential or nursing placement spanning it), pooled over years."""

@@ -30,6 +30,9 @@ class Target:
     kind: Tolerance
     unit: str
     source: str
+    #: A figure that needs the twelve months before (``"first"``) or after (``"last"``)
+    #: each year cannot be measured in that year of the data on its own.
+    not_in_year: Literal["", "first", "last"] = ""
 
     def bounds(self) -> tuple[float, float]:
         if self.kind == "range":
@@ -110,6 +113,28 @@ def _targets() -> tuple[Target, ...]:
             "% of people aged 65+",
             "ONS, Older people living in care homes in 2021 and changes since 2011 "
             "(Census: 2.5% in 2021, 3.2% in 2011)",
+        ),
+        Target(
+            "last_year_of_life_hospital_cost",
+            "Hospital spend in the last year of life, per person who died",
+            14_700,
+            0.30,
+            "relative",
+            "£ per death",
+            "Nuffield Trust and Health Economics Unit for Marie Curie (2025): £9.6bn of "
+            "hospital care for the 652,000 adults who died in the UK in 2022",
+            not_in_year="first",
+        ),
+        Target(
+            "emergency_admissions_last_year_of_life",
+            "Emergency admissions of people in their last year of life",
+            15.0,
+            7.0,
+            "points",
+            "% of emergency admissions",
+            "Georghiou T, Nuffield Trust (2014): about 15% of emergency admissions belong to "
+            "the 1% of people in their final year of life",
+            not_in_year="last",
         ),
     ]
     for row in condition_rows():
@@ -327,7 +352,7 @@ CALIBRATION_CONDITIONS = tuple(
 
 def _one(expr: object) -> dict[str, float]:
     df = expr.execute()  # type: ignore[attr-defined]
-    return {k: float(v) for k, v in df.iloc[0].items()}
+    return {k: float("nan") if v is None else float(v) for k, v in df.iloc[0].items()}
 
 
 def measure(tables: q.Tables, years: Sequence[int]) -> dict[str, float]:
@@ -342,6 +367,14 @@ def measure(tables: q.Tables, years: Sequence[int]) -> dict[str, float]:
     out["deaths_in_hospital"] = 100 * deaths["deaths_in_hospital"] / max(deaths["deaths"], 1)
     out["deaths_in_care_home"] = 100 * deaths["deaths_in_care_home"] / max(deaths["deaths"], 1)
     out["deaths_at_home"] = 100 * deaths["deaths_at_home"] / max(deaths["deaths"], 1)
+    eol = _one(q.last_year_of_life(tables, years))
+    out["last_year_of_life_hospital_cost"] = (
+        eol["hospital_cost_gbp"] / eol["decedents"] if eol["decedents"] else float("nan")
+    )
+    last = _one(q.emergency_admissions_in_last_year_of_life(tables, years))
+    out["emergency_admissions_last_year_of_life"] = (
+        100 * last["in_last_year"] / last["admissions"] if last["admissions"] else float("nan")
+    )
     homes = _one(q.care_home_residents_65_plus(tables, years))
     out["care_home_residents_65_plus"] = 100 * homes["residents"] / max(homes["people_65_plus"], 1)
 
@@ -454,6 +487,22 @@ def unsteady(by_year: dict[int, dict[str, float]]) -> list[str]:
     return found
 
 
-def compare(measured: dict[str, float]) -> list[CalibrationRow]:
-    """Each target beside its measured value."""
-    return [CalibrationRow(t, measured.get(t.key, float("nan"))) for t in TARGETS]
+def compare(
+    measured: dict[str, float], year: Literal["", "first", "last"] = ""
+) -> list[CalibrationRow]:
+    """Each target beside its measured value; in the first or last year of the data, the
+    targets that cannot be measured there are left out."""
+    return [
+        CalibrationRow(t, measured.get(t.key, float("nan")))
+        for t in TARGETS
+        if not (year and t.not_in_year == year)
+    ]
+
+
+def compare_each_year(by_year: dict[int, dict[str, float]]) -> dict[int, list[CalibrationRow]]:
+    """:func:`compare` for every year of :func:`measure_each_year`."""
+    years = sorted(by_year)
+    return {
+        y: compare(by_year[y], "first" if y == years[0] else "last" if y == years[-1] else "")
+        for y in years
+    }

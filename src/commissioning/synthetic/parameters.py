@@ -189,6 +189,15 @@ GOMPERTZ_SLOPE_PER_YEAR = 0.093
 INFANT_MORTALITY = 0.0035
 DEATH_NEED_EFFECT = 0.45
 
+TERMINAL_STAY_MEAN_DAYS = 14
+"""Mean stay of the admission ending in a death in hospital (geometric)."""
+LAST_YEAR_EXTRA_ADMISSIONS = 0.8
+"""Emergency admissions a person has in their last twelve months on top of the year's
+rate (Poisson mean), dated nearer the death the likelier (the day before death less 365 ×
+u², u uniform), possibly in the financial year before the death's."""
+LAST_YEAR_STAY_MULTIPLIER = 2.3
+"""Emergency stays in the last year of life against others at the same age."""
+
 MALE_DEATH_RATIO = 1.35
 """Men's yearly chance of death against women's at the same age and need (ONS national
 life tables: about 1.3 to 1.5 through adult life)."""

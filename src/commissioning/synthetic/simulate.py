@@ -214,7 +214,8 @@ def simulate(
     transient = rng.standard_normal(people.size) * P.NEED_TRANSIENT_SD
     home_care_before = np.zeros(people.size, dtype=bool)
     dep_all = deprivation_z(world.area_decile[people.area])
-    _settle_care_homes(rng, people, model, dep_all, day_number(params.first_year, 4, 1))
+    first_day = day_number(params.first_year, 4, 1)
+    _settle_care_homes(rng, people, model, dep_all, first_day)
     # Low-value procedures draw on a generator of their own, so that the rest of the
     # population does not change with them.
     low_value_rng = np.random.default_rng([params.seed, 21])
@@ -233,11 +234,12 @@ def simulate(
         state = _year_state(rng, people, model, idx, fy0, fy1, transient[idx], dep_all[idx])
         _care_homes_and_deaths(rng, people, state, cm.index("DEM"), cm.index("LD"))
         _record_truth(buffers, params.first_year + y, people, state, model, world)
-        _activity(rng, world, people, model, mix, state, buffers, low_value_rng)
+        _activity(rng, world, people, model, mix, state, buffers, low_value_rng, first_day)
         home_care_before = _social_care(
             rng, people, cm, state, buffers, home_care_before, settle=y == 0
         )
         _experience(rng, world, people, state, buffers)
+    _admissions_before_later_deaths(rng, people, model, mix, state, buffers, first_day)
     return buffers, mix
 
 
@@ -518,6 +520,7 @@ def _activity(
     s: YearState,
     buffers: Buffers,
     low_value_rng: np.random.Generator,
+    first_day: int,
 ) -> None:
     cm = model.conditions
     male = people.male[s.idx]
@@ -634,6 +637,7 @@ def _activity(
         rate("emergency")
         * _style(world, people, s, "emergency_admission")
         * np.where(eol, 1.8, 1.0),
+        first_day,
     )
 
 
@@ -737,6 +741,9 @@ def _low_value(
             day = np.maximum(day, people.onset_day[s.idx[rows], codes.index(condition)])
             keep = day <= s.end[rows]
             rows, day = rows[keep], day[keep]
+        on_day = _age_on(people, s, rows, day)  # within the ages on the day itself
+        keep = (on_day >= youngest) & (on_day < oldest + 1)
+        rows, day = rows[keep], day[keep]
         n = rows.shape[0]
         buffers.add_events(
             person=s.idx[rows],
@@ -770,26 +777,28 @@ def _emergency(
     s: YearState,
     buffers: Buffers,
     lam: FloatArray,
+    first_day: int,
 ) -> None:
-    cm = model.conditions
-    costs = P.UNIT_COST_GBP
     rows, day = _place_days(rng, rng.poisson(lam), s.start, s.end)
-    # End of life: an admission ending in death for hospital deaths, and half of all
-    # decedents have another admission in their last 90 days.
+    # End of life: an admission ending in death for hospital deaths, and extra admissions
+    # in the last twelve months, with longer stays.
     hospital_death = s.died & (people.place_of_death[s.idx] == DEATH_INDEX["hospital"])
     hd = np.flatnonzero(hospital_death)
+    registered = people.registration_day[s.idx]
     terminal_los = np.minimum(
-        rng.geometric(1 / 9, size=hd.shape[0]) - 1, s.death_day[hd] - s.start[hd]
+        rng.geometric(1 / P.TERMINAL_STAY_MEAN_DAYS, size=hd.shape[0]) - 1,
+        s.death_day[hd] - registered[hd],
     )
-    extra = np.flatnonzero(s.died & (rng.random(s.idx.shape[0]) < 0.5))
-    extra_start = np.maximum(s.start[extra], s.death_day[extra] - 90)
-    e_rows, e_day = _place_days(
-        rng, np.ones(extra.shape[0], dtype=np.int64), extra_start, s.death_day[extra]
-    )
-    e_rows = extra[e_rows]
+    # Admissions of the last year of life, which may fall in the year before the death's
+    # (the time of year of a death says nothing of the twelve months before it): more of
+    # them the nearer the death.
+    e_rows, e_day = _last_year_admissions(rng, registered, s.died, s.death_day, first_day)
     los = np.concatenate(
         [_emergency_los(rng, s.age[rows]), terminal_los, _emergency_los(rng, s.age[e_rows])]
     )
+    # Stays in the last year of life are longer than others at the same age.
+    in_last_year = np.concatenate([s.died[rows], np.ones(hd.shape[0] + e_rows.shape[0], bool)])
+    los = np.where(in_last_year, np.round(los * P.LAST_YEAR_STAY_MULTIPLIER).astype(np.int64), los)
     rows = np.concatenate([rows, hd, e_rows])
     day = np.concatenate([day, s.death_day[hd] - terminal_los, e_day])
     # Readmissions within 30 days of discharge, likelier with more need.
@@ -807,6 +816,68 @@ def _emergency(
     # No stay runs past death.
     end = np.minimum(day + los, np.where(s.died[rows], s.death_day[rows], np.iinfo(np.int64).max))
     day = np.minimum(day, end)
+    _add_emergency(rng, people, model, mix, s, buffers, rows, day, end)
+
+
+def _last_year_admissions(
+    rng: np.random.Generator,
+    registered: IntArray,
+    dies: npt.NDArray[np.bool_],
+    death_day: IntArray,
+    first_day: int,
+) -> tuple[IntArray, IntArray]:
+    """Rows and days of the extra emergency admissions of the last twelve months of those
+    who die (``dies``): a Poisson number each, dated nearer the death the likelier, never
+    before registration nor before the first day of the data."""
+    dying = np.flatnonzero(dies)
+    counts = rng.poisson(P.LAST_YEAR_EXTRA_ADMISSIONS, size=dying.shape[0])
+    rows = np.repeat(dying, counts)
+    earliest = np.maximum(np.maximum(registered[rows], death_day[rows] - 364), first_day)
+    window = np.maximum(death_day[rows] - earliest, 0)
+    day = death_day[rows] - np.floor(window * rng.random(rows.shape[0]) ** 2).astype(np.int64)
+    return rows, day
+
+
+def _admissions_before_later_deaths(
+    rng: np.random.Generator,
+    people: People,
+    model: FittedModel,
+    mix: DiagnosisMix,
+    s: YearState,
+    buffers: Buffers,
+    first_day: int,
+) -> None:
+    """After the last year: the people who would die in the year after it have their
+    last twelve months' admissions in the data too. Their deaths are drawn (with this
+    year's chance) only to place those admissions; the deaths themselves fall after the
+    data end, so the last year is not short of them."""
+    alive = ~s.died & (s.end == s.full_end)
+    dies = alive & (rng.random(s.idx.shape[0]) < s.q)
+    death_day = s.full_end + 1 + np.floor(rng.random(s.idx.shape[0]) * 365).astype(np.int64)
+    registered = people.registration_day[s.idx]
+    rows, day = _last_year_admissions(rng, registered, dies, death_day, first_day)
+    keep = day <= s.full_end[rows]
+    rows, day = rows[keep], day[keep]
+    los = _emergency_los(rng, s.age[rows])
+    los = np.round(los * P.LAST_YEAR_STAY_MULTIPLIER).astype(np.int64)
+    _add_emergency(rng, people, model, mix, s, buffers, rows, day, day + los)
+
+
+def _add_emergency(
+    rng: np.random.Generator,
+    people: People,
+    model: FittedModel,
+    mix: DiagnosisMix,
+    s: YearState,
+    buffers: Buffers,
+    rows: IntArray,
+    day: IntArray,
+    end: IntArray,
+) -> None:
+    """Emergency admissions of the year's rows from ``day`` to ``end``: diagnoses, the
+    provider and the cost."""
+    cm = model.conditions
+    costs = P.UNIT_COST_GBP
     los = end - day
     n = rows.shape[0]
     age = _age_on(people, s, rows, day)

@@ -163,13 +163,14 @@ def _survivors_need(
     importance resampling: ``candidates`` standard normal values a person, one kept with
     weight ``exp(−H(age) · e^(β·value))``, where H is the cumulative hazard of death by
     age and sex at average need and β the effect of the lasting part on the hazard
-    (directly and through the conditions it brings on, taken as twice the direct effect).
+    (directly and through the conditions it brings on, taken as four times the direct
+    effect, the value that keeps the yearly death rate level on generated populations).
     Without this the starting population would grow healthier year by year as its
     neediest people died.
     """
     n = age.shape[0]
     ages = np.arange(0, 116, dtype=np.float64)
-    beta = 2 * P.DEATH_NEED_EFFECT * P.NEED_PERSISTENT_SD
+    beta = 4 * P.DEATH_NEED_EFFECT * P.NEED_PERSISTENT_SD
     hazard = np.stack(
         [
             np.cumsum(model.death_scale * gompertz(ages, np.full(ages.shape, sex, dtype=bool)))
