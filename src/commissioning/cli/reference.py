@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from commissioning.cli.main import app
+from commissioning.cli.main import EXIT_CODES, app
 
 START, END = "<!-- generated: start -->", "<!-- generated: end -->"
 
@@ -28,8 +28,14 @@ def _walk(cmd: Any, path: list[str]) -> list[tuple[list[str], Any]]:
     return out
 
 
+def exit_codes_markdown() -> str:
+    """The exit codes every command uses, as a table."""
+    rows = "\n".join(f"| {code} | {meaning} |" for code, meaning in EXIT_CODES.items())
+    return f"### Exit codes\n\n| code | meaning |\n| --- | --- |\n{rows}\n"
+
+
 def cli_reference_markdown() -> str:
-    """Every command's ``--help``, plain text, in order."""
+    """The exit codes, then every command's ``--help``, plain text, in order."""
     root = typer.main.get_command(app)
     blocks = []
     for path, cmd in _walk(root, []):
@@ -42,7 +48,7 @@ def cli_reference_markdown() -> str:
         finally:
             cmd.rich_markup_mode = markup
         blocks.append(f"### {name}\n\n```text\n{text.rstrip()}\n```\n")
-    return "\n".join(blocks)
+    return "\n".join([exit_codes_markdown(), *blocks])
 
 
 def write_cli_reference(path: Path = Path("docs/cli.md")) -> None:
