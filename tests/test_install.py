@@ -99,9 +99,9 @@ def test_the_wheel_runs_from_another_folder(
     assert counts["rejects"] == 0
 
     _run([command, "indicators", "--out", "reports"], work, env)
-    installed = pd.read_csv(work / "reports" / "published" / "indicators.csv")
+    published = pd.read_csv(work / "reports" / "published" / "indicators.csv")
     places = set(pd.read_parquet(work / "synthetic" / "places.parquet")["place_code"])
-    assert len(places) == 10 and places <= set(installed["place_code"])
+    assert len(places) == 10 and places <= set(published["place_code"])
     assert (work / "reports" / "published" / "indicators.html").is_file()
     # The same report from this checkout's code, on the same store, is the same table.
     from typer.testing import CliRunner
@@ -113,4 +113,4 @@ def test_the_wheel_runs_from_another_folder(
     assert here.exit_code == 0, here.output
     # (Equal to 1e-9: DuckDB's parallel float sums may differ in the last digit.)
     here_csv = pd.read_csv(tmp_path / "x" / "published" / "indicators.csv")
-    pd.testing.assert_frame_equal(installed, here_csv, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(published, here_csv, check_exact=False, rtol=1e-9)

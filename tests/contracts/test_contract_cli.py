@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import typer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from commissioning.cli.contract import contract_app
 from commissioning.contracts.load import example_text
@@ -96,7 +96,7 @@ def test_budget_proposes_a_version_and_leaves_the_file_alone(
     assert check.exit_code == 0, check.output
 
 
-def _cli(store: Path, *args: str) -> object:
+def _cli(store: Path, *args: str) -> Result:
     return runner.invoke(app, ["contract", *args, "--records", str(store), "--demo"])
 
 
