@@ -79,11 +79,34 @@ ConfigOption = Annotated[
     typer.Option("--config", help="Settings file (default: ./commissioning.toml if present)."),
 ]
 StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="The store: a DuckDB file (a path, or duckdb:///path), or for the analyses a "
+        "PostgreSQL database holding the canonical tables (postgresql://user@host/db). "
+        "Default from settings: commissioning.duckdb.",
+    ),
+]
+StoreFileOption = Annotated[
     Path | None,
     typer.Option(
         "--store", help="The store's DuckDB file (default from settings: commissioning.duckdb)."
     ),
 ]
+
+
+def duckdb_store_path(store: str | None, settings: Any) -> Path:
+    """The DuckDB file that ``--store`` (or the settings) names; loads, rejects and the
+    store's own tables are in DuckDB, so another engine's address is refused here."""
+    from commissioning.store.address import parse_store_address
+
+    where = parse_store_address(store) if store else parse_store_address(settings.store.path)
+    if where.path is None:
+        raise ValueError(
+            f"{where}: this command works on the DuckDB store file; PostgreSQL stores are "
+            "read by the analyses (needs, indicators, benchmark)"
+        )
+    return where.path
 
 
 class _Quiet:
@@ -299,7 +322,7 @@ def load(
             sources.append(Source(f, table or table_for_file(f)))
         else:
             sources.append(Source(f, "activity", rows=read_hes(f, source), source_format=source))
-    con = connect(store or settings.store.path)
+    con = connect(duckdb_store_path(store, settings))
     reports = load_files(
         con,
         sources,
@@ -364,7 +387,7 @@ def rejects(
     from commissioning.store.duckdb_store import connect
 
     settings = load_settings(config)
-    con = connect(store or settings.store.path)
+    con = connect(duckdb_store_path(store, settings))
     if as_json:
         rows = rejects_summary(con, limit)
         print_json([{"file": f, "line": int(n), "reason": why} for f, n, why in rows])
@@ -386,8 +409,8 @@ def status(
     from commissioning.store.duckdb_store import connect, table_counts
 
     settings = load_settings(config)
-    path = store or settings.store.path
-    if not Path(path).exists():
+    path = duckdb_store_path(store, settings)
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no store here yet; load data first")
     counts = table_counts(connect(path))
     if as_json:
@@ -471,7 +494,7 @@ def init(
 @app.command("serve")
 @friendly_errors
 def serve_cmd(
-    store: StoreOption = None,
+    store: StoreFileOption = None,
     records: Annotated[
         str | None,
         typer.Option("--records", help="The record store: postgresql://... (default: the store)"),
@@ -527,21 +550,22 @@ def main() -> None:  # pragma: no cover - console script entry
     sys.exit(app())
 
 
-def _open_store_tables(store: Path | None, config: Path | None) -> tuple[Any, Any, list[int]]:
-    """An open store, its Ibis tables and the financial years its activity covers."""
+def _open_store_tables(store: str | Path | None, config: Path | None) -> tuple[Any, Any, list[int]]:
+    """An open store (the DuckDB connection, or ``None`` for another engine), its Ibis
+    tables and the financial years its activity covers. ``store`` is an address
+    (:mod:`commissioning.store.address`); the settings' store when it is not given."""
     from commissioning.data.queries import activity_years
-    from commissioning.store.duckdb_store import connect, ibis_tables
+    from commissioning.store.address import open_store_tables, parse_store_address
 
     settings = load_settings(config)
-    path = store or settings.store.path
-    if not Path(path).exists():
-        raise FileNotFoundError(f"{path}: no store here yet; load data first (or run demo)")
-    con = connect(path)
-    tables = ibis_tables(con)
-    years = activity_years(tables)
+    where = parse_store_address(store if store is not None else settings.store.path)
+    if where.path is not None and not where.path.exists():
+        raise FileNotFoundError(f"{where}: no store here yet; load data first (or run demo)")
+    opened = open_store_tables(where.text if where.path is None else where.path)
+    years = activity_years(opened.tables)
     if not years:
-        raise ValueError(f"{path}: the store holds no activity yet; load data first")
-    return con, tables, years
+        raise ValueError(f"{where}: the store holds no activity yet; load data first")
+    return opened.connection, opened.tables, years
 
 
 OutOption = Annotated[

@@ -93,13 +93,22 @@ def open_store_tables(address: str | Path, *, read_only: bool = False) -> OpenSt
     return OpenStore(where, _postgres_tables(where))
 
 
-def _postgres_tables(where: StoreAddress) -> dict[str, ir.Table]:
+def _postgres(url: str) -> Any:
+    """Ibis's PostgreSQL backend connected to ``url`` (see :mod:`.postgres_engine`)."""
     try:
-        backend = ibis.postgres.connect(url=where.text)
+        from commissioning.store.postgres_engine import connect_postgres
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise StoreAddressError(
             "PostgreSQL needs the psycopg package — pip install 'commissioning[postgres]'"
         ) from exc
+    return connect_postgres(url)
+
+
+def _postgres_tables(where: StoreAddress) -> dict[str, ir.Table]:
+    try:
+        backend = _postgres(where.text)
+    except StoreAddressError:
+        raise
     except Exception as exc:  # the driver's own errors: bad host, password, database
         raise StoreAddressError(f"cannot connect to {_safe(where.text)}: {exc}") from exc
     present = set(backend.list_tables())
@@ -130,6 +139,9 @@ def copy_tables(source: dict[str, ir.Table], target: str | Path) -> None:
     if where.engine == "duckdb":
         backend: Any = ibis.duckdb.connect(str(where.path))
     else:
-        backend = ibis.postgres.connect(url=where.text)
+        backend = _postgres(where.text)
+    present = set(backend.list_tables())
     for name in TABLES:
-        backend.create_table(name, source[name].to_pyarrow(), overwrite=True)
+        if name in present:  # dropped first: ibis's overwrite=True fails on PostgreSQL
+            backend.drop_table(name)
+        backend.create_table(name, source[name].to_pyarrow())
