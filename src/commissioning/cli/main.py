@@ -64,7 +64,9 @@ _no_placeholder_for_flags()
 
 app = typer.Typer(
     help="A workbench for commissioning health and care: understand needs, plan, "
-    "contract for outcomes and pay for them, on pseudonymised person-level data.",
+    "contract for outcomes and pay for them, on pseudonymised person-level data.\n\n"
+    "Exit codes: 0 done; 1 a check did not hold; 2 a mistake in what was asked; "
+    "3 a load rejected rows.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -152,10 +154,7 @@ def _main(
     ] = False,
 ) -> None:
     """A workbench for commissioning health and care: understand needs, plan, contract
-    for outcomes and pay for them, on pseudonymised person-level data.
-
-    Exit codes: 0 done; 1 a check did not hold; 2 a mistake in what was asked;
-    3 a load rejected rows (see docs/cli.md)."""
+    for outcomes and pay for them, on pseudonymised person-level data."""
     _Quiet.on = quiet
 
 
