@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 import typer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from commissioning.cli.contract import contract_app
 from commissioning.contracts.load import example_text
@@ -95,7 +96,7 @@ def test_budget_proposes_a_version_and_leaves_the_file_alone(
     assert check.exit_code == 0, check.output
 
 
-def _cli(store: Path, *args: str) -> object:
+def _cli(store: Path, *args: str) -> Result:
     return runner.invoke(app, ["contract", *args, "--records", str(store), "--demo"])
 
 
@@ -168,6 +169,19 @@ def test_the_lifecycle_from_the_command_line(
         "optimistic-older-people: live" in r.output
         and "Y1Q1 (2025-04-01 to 2025-06-30)" in r.output
     )
+    r = _cli(store, "status", "optimistic-older-people", "--json")
+    assert r.exit_code == 0, r.output
+    (entry,) = json.loads(r.stdout)
+    assert (entry["contract_id"], entry["status"]) == ("optimistic-older-people", "live")
+    (version,) = entry["versions"]
+    assert version["version"] == "1.0" and version["signed"] is True
+    assert {p: s["signed_by"] for p, s in version["signatures"].items()} == {
+        "area-ccg": "Ann",
+        "older-people-consortium": "Pat",
+    }
+    (run,) = entry["runs"]
+    assert (run["run_id"], run["period"], run["status"]) == (int(run_id), "Y1Q1", "posted")
+    assert run["gross_pence"] == 34_000_000_00 and run["period_closed"] is False
 
 
 def test_commands_refuse_without_a_ledger_key(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:

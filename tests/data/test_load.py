@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from commissioning.cli.main import app
 from commissioning.core.schema import COST_RANGE_GBP
-from commissioning.data.load import LoadError, Source, load_files, table_for_file
+from commissioning.data.load import FileReport, LoadError, Source, load_files, table_for_file
 from commissioning.data.pseudonymise import DEMO_KEY
 from commissioning.store.duckdb_store import connect, table_counts
 
@@ -104,7 +104,7 @@ def test_missing_columns_name_the_columns(tmp_path: Path) -> None:
 
 def _load_population(
     con: duckdb.DuckDBPyConnection, folder: Path, key: bytes = DEMO_KEY
-) -> list[object]:
+) -> list[FileReport]:
     sources = [Source(p, table_for_file(p)) for p in sorted(folder.glob("*.parquet"))]
     return list(load_files(con, sources, key))
 
@@ -115,10 +115,10 @@ def test_loading_twice_changes_nothing(small_population: Path, tmp_path: Path) -
     before = table_counts(con)
     second = _load_population(con, small_population)
     assert table_counts(con) == before
-    assert all(r.already_loaded for r in second)  # type: ignore[attr-defined]
-    assert [(r.rows_read, r.rows_loaded) for r in first] == [  # type: ignore[attr-defined]
+    assert all(r.already_loaded for r in second)
+    assert [(r.rows_read, r.rows_loaded) for r in first] == [
         (r.rows_read, r.rows_loaded) for r in second
-    ]  # type: ignore[attr-defined]
+    ]
     assert before["activity"] > 10_000 and before["rejects"] == 0
 
 

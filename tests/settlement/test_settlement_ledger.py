@@ -20,7 +20,7 @@ from commissioning.settlement.ledger import (
     LedgerError,
     content_hash_of,
 )
-from commissioning.settlement.lines import PeriodInputs, period_index
+from commissioning.settlement.lines import PeriodInputs, SettlementLine, period_index
 from commissioning.settlement.settle import settle_period
 from commissioning.settlement.statement import (
     build_statement,
@@ -48,7 +48,7 @@ def year_lines() -> list:
         ],
         outcomes={"measures": [MEASURE_A, MEASURE_B]},
     )
-    lines = []
+    lines: list[SettlementLine] = []
     for q in (1, 2, 3, 4):
         inputs = PeriodInputs(
             year=1,

@@ -32,7 +32,7 @@ def alliance_contracts(draw: st.DrawFn) -> dict[str, object]:
     n = draw(st.integers(2, 5))
     raw = draw(st.lists(st.integers(1, 1000), min_size=n, max_size=n))
     shares = [Decimal(r) / sum(raw) for r in raw]
-    shares[-1] = 1 - sum(shares[:-1])  # exact sum of 1
+    shares[-1] = Decimal(1) - sum(shares[:-1])  # exact sum of 1
     parties = [{"id": "icb", "name": "ICB", "role": "commissioner"}] + [
         {"id": f"p{i}", "name": f"P{i}", "role": "alliance_partner", "share": str(s)}
         for i, s in enumerate(shares)

@@ -298,10 +298,16 @@ def status_cmd(
     ] = None,
     records: RecordsOpt = None,
     demo: DemoOpt = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the register as JSON on standard output.")
+    ] = False,
 ) -> None:
     """The register: versions, signatures, periods and runs."""
     ops = _ops(records, demo)
     ids = [contract_id] if contract_id else register.contract_ids(ops)
+    if as_json:
+        typer.echo(json.dumps([_status_json(ops, cid) for cid in ids], indent=2, default=str))
+        return
     for cid in ids:
         typer.echo(f"{cid}: {register.status(ops, cid)}")
         found = register.versions(ops, cid)
@@ -328,6 +334,41 @@ def status_cmd(
                 for r in mine
             )
             typer.echo(f"  {p.label} ({p.start} to {p.end}) {state}: {text}")
+
+
+def _status_json(ops: Operations, contract_id: str) -> dict[str, Any]:
+    """One contract's register entry: its state, versions with signatures, and its runs
+    (money in pence, as the ledger keeps it)."""
+    found = register.versions(ops, contract_id)
+    closed = closed_periods(ops, contract_id)
+    return {
+        "contract_id": contract_id,
+        "status": register.status(ops, contract_id),
+        "versions": [
+            {
+                "version": v.contract.version,
+                "content_hash": v.content_hash,
+                "effective_from": v.contract.effective_from or v.contract.start_date,
+                "signed": v.signed,
+                "signatures": {
+                    party: {"signed_by": by, "signed_at": at}
+                    for party, (by, at) in v.signatures.items()
+                },
+            }
+            for v in found
+        ],
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "period": period_label(r.year, r.quarter),
+                "status": r.status,
+                "gross_pence": r.gross_pence,
+                "awaiting": list(r.awaiting),
+                "period_closed": (r.year, r.quarter) in closed,
+            }
+            for r in runs.runs(ops, contract_id)
+        ],
+    }
 
 
 def _year_end_currency(ops: Operations, contract_id: str, when: Any) -> str:

@@ -1,7 +1,9 @@
 """The ``commissioning`` command: one command, a sub-command for each job.
 
 The CLI only translates: it reads settings and options, calls the same service
-functions the tests call, and shows progress and results.  A user's mistake gets a
+functions the tests call, and shows progress and results.  Progress goes to standard
+error (none with ``--quiet``), results to standard output (as JSON with ``--json`` where
+they are data).  Exit codes, for scripts (:data:`EXIT_CODES`): a user's mistake gets a
 one-line error and exit code 2, never a traceback.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import re
 import sys
 import time
@@ -25,15 +28,51 @@ from rich.table import Table as RichTable
 from commissioning.cli.config import ConfigError, load_settings, pseudonymisation_key
 from commissioning.data.load import LoadError, Source, load_files, table_for_file
 
+EXIT_CODES = {
+    0: "done",
+    1: "the job ran and what it checks did not hold (a calibration target missed, a ledger "
+    "or audit file that does not verify, a statement that does not reconcile), or an "
+    "unexpected failure (with a traceback)",
+    2: "a mistake in what was asked: a bad option, a missing or unreadable file, settings "
+    "that do not validate, no key, an operation refused; one line says what and how to fix it",
+    3: "the load finished but rejected rows: the good rows are in the store, the rejected "
+    "ones are kept with their reasons (commissioning rejects)",
+}
+EXIT_REJECTED = 3
+
+
+def _no_placeholder_for_flags() -> None:
+    """Help screens show ``--demo``, not ``--demo <bool>``: a flag takes no value.
+
+    typer's rich help prints a type for every option, flags included; its plain help
+    does not. This gives flags no type in the rich help too.
+    """
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_commissioning", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return "" if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    display_type_rich._commissioning = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_placeholder_for_flags()
+
 app = typer.Typer(
     help="A workbench for commissioning health and care: understand needs, plan, "
-    "contract for outcomes and pay for them, on pseudonymised person-level data.",
+    "contract for outcomes and pay for them, on pseudonymised person-level data.\n\n"
+    "Exit codes: 0 done; 1 a check did not hold; 2 a mistake in what was asked; "
+    "3 a load rejected rows.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 out = Console()
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,11 +81,50 @@ ConfigOption = Annotated[
     typer.Option("--config", help="Settings file (default: ./commissioning.toml if present)."),
 ]
 StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="The store: a DuckDB file (a path, or duckdb:///path), or for the analyses a "
+        "PostgreSQL database holding the canonical tables (postgresql://user@host/db). "
+        "Default from settings: commissioning.duckdb.",
+    ),
+]
+StoreFileOption = Annotated[
     Path | None,
     typer.Option(
         "--store", help="The store's DuckDB file (default from settings: commissioning.duckdb)."
     ),
 ]
+
+
+def duckdb_store_path(store: str | None, settings: Any) -> Path:
+    """The DuckDB file that ``--store`` (or the settings) names; loads, rejects and the
+    store's own tables are in DuckDB, so another engine's address is refused here."""
+    from commissioning.store.address import parse_store_address
+
+    where = parse_store_address(store) if store else parse_store_address(settings.store.path)
+    if where.path is None:
+        raise ValueError(
+            f"{where}: this command works on the DuckDB store file; PostgreSQL stores are "
+            "read by the analyses (needs, indicators, benchmark)"
+        )
+    return where.path
+
+
+class _Quiet:
+    """Whether progress is shown; set by ``--quiet`` on each run of the command."""
+
+    on = False
+
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the result as JSON on standard output.")
+]
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on standard output (paths and dates as text)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _version(value: bool) -> None:
@@ -65,9 +143,19 @@ def _main(
             "--version", callback=_version, is_eager=True, help="Show the version and stop."
         ),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress on standard error; results and errors still show. "
+            "Put it before the command: commissioning --quiet load ...",
+        ),
+    ] = False,
 ) -> None:
     """A workbench for commissioning health and care: understand needs, plan, contract
     for outcomes and pay for them, on pseudonymised person-level data."""
+    _Quiet.on = quiet
 
 
 def friendly_errors(func: F) -> F:
@@ -85,7 +173,9 @@ def friendly_errors(func: F) -> F:
 
 
 def progress_printer() -> Callable[[str], None]:
-    """Timestamped progress lines on standard error."""
+    """Timestamped progress lines on standard error (nothing with ``--quiet``)."""
+    if _Quiet.on:
+        return lambda message: None
     start = time.perf_counter()
 
     def say(message: str) -> None:
@@ -98,6 +188,9 @@ def progress_printer() -> Callable[[str], None]:
 def progress_bar(total_steps: int) -> Iterator[Callable[[str], None]]:
     """A progress bar over the numbered steps of a long job ("3/8 ..."), with each
     message printed above it. On a terminal that is not interactive only the lines show."""
+    if _Quiet.on:
+        yield lambda message: None
+        return
     start = time.perf_counter()
     with Progress(
         TextColumn("[bold blue]{task.description}"),
@@ -212,9 +305,11 @@ def load(
     ] = False,
     store: StoreOption = None,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check and load data files into the store. NHS numbers are pseudonymised on
-    reading; bad rows are kept aside with their reasons; a load is all or nothing."""
+    reading; bad rows are kept aside with their reasons; a load is all or nothing.
+    Exit code 3 if this load rejected any row (the good rows are loaded)."""
     from commissioning.data.hes import read_hes
     from commissioning.store.duckdb_store import connect
 
@@ -226,7 +321,7 @@ def load(
             sources.append(Source(f, table or table_for_file(f)))
         else:
             sources.append(Source(f, "activity", rows=read_hes(f, source), source_format=source))
-    con = connect(store or settings.store.path)
+    con = connect(duckdb_store_path(store, settings))
     reports = load_files(
         con,
         sources,
@@ -234,6 +329,25 @@ def load(
         on_progress=progress_printer(),
         max_reject_share=settings.load.max_reject_share,
     )
+    rejected = any(r.rows_rejected and not r.already_loaded for r in reports)
+    if as_json:
+        print_json(
+            [
+                {
+                    "file": r.file_name,
+                    "table": r.table,
+                    "rows_read": r.rows_read,
+                    "rows_loaded": r.rows_loaded,
+                    "rows_rejected": r.rows_rejected,
+                    "already_loaded": r.already_loaded,
+                    "ignored_columns": list(r.ignored_columns),
+                }
+                for r in reports
+            ]
+        )
+        if rejected:
+            raise typer.Exit(EXIT_REJECTED)
+        return
     summary = RichTable(title="Load")
     for col in ("file", "table", "read", "loaded", "rejected", ""):
         summary.add_column(col)
@@ -255,6 +369,8 @@ def load(
             )
     if any(r.rows_rejected for r in reports):
         out.print("See the reasons with: commissioning rejects")
+    if rejected:
+        raise typer.Exit(EXIT_REJECTED)
 
 
 @app.command()
@@ -263,13 +379,18 @@ def rejects(
     limit: Annotated[int, typer.Option(help="How many to show.")] = 20,
     store: StoreOption = None,
     config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Show rows that failed checks: file, line and reason."""
     from commissioning.data.load import rejects_summary
     from commissioning.store.duckdb_store import connect
 
     settings = load_settings(config)
-    con = connect(store or settings.store.path)
+    con = connect(duckdb_store_path(store, settings))
+    if as_json:
+        rows = rejects_summary(con, limit)
+        print_json([{"file": f, "line": int(n), "reason": why} for f, n, why in rows])
+        return
     table = RichTable(title="Rejected rows")
     for col in ("file", "line", "reason"):
         table.add_column(col)
@@ -280,15 +401,20 @@ def rejects(
 
 @app.command()
 @friendly_errors
-def status(store: StoreOption = None, config: ConfigOption = None) -> None:
+def status(
+    store: StoreOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
     """What the store holds: rows in each table, loads and rejects."""
     from commissioning.store.duckdb_store import connect, table_counts
 
     settings = load_settings(config)
-    path = store or settings.store.path
-    if not Path(path).exists():
+    path = duckdb_store_path(store, settings)
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no store here yet; load data first")
     counts = table_counts(connect(path))
+    if as_json:
+        print_json({"store": str(path), "rows": counts})
+        return
     table = RichTable(title=f"Store {path}")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -367,7 +493,7 @@ def init(
 @app.command("serve")
 @friendly_errors
 def serve_cmd(
-    store: StoreOption = None,
+    store: StoreFileOption = None,
     records: Annotated[
         str | None,
         typer.Option("--records", help="The record store: postgresql://... (default: the store)"),
@@ -423,21 +549,22 @@ def main() -> None:  # pragma: no cover - console script entry
     sys.exit(app())
 
 
-def _open_store_tables(store: Path | None, config: Path | None) -> tuple[Any, Any, list[int]]:
-    """An open store, its Ibis tables and the financial years its activity covers."""
+def _open_store_tables(store: str | Path | None, config: Path | None) -> tuple[Any, Any, list[int]]:
+    """An open store (the DuckDB connection, or ``None`` for another engine), its Ibis
+    tables and the financial years its activity covers. ``store`` is an address
+    (:mod:`commissioning.store.address`); the settings' store when it is not given."""
     from commissioning.data.queries import activity_years
-    from commissioning.store.duckdb_store import connect, ibis_tables
+    from commissioning.store.address import open_store_tables, parse_store_address
 
     settings = load_settings(config)
-    path = store or settings.store.path
-    if not Path(path).exists():
-        raise FileNotFoundError(f"{path}: no store here yet; load data first (or run demo)")
-    con = connect(path)
-    tables = ibis_tables(con)
-    years = activity_years(tables)
+    where = parse_store_address(store if store is not None else settings.store.path)
+    if where.path is not None and not where.path.exists():
+        raise FileNotFoundError(f"{where}: no store here yet; load data first (or run demo)")
+    opened = open_store_tables(where.text if where.path is None else where.path)
+    years = activity_years(opened.tables)
     if not years:
-        raise ValueError(f"{path}: the store holds no activity yet; load data first")
-    return con, tables, years
+        raise ValueError(f"{where}: the store holds no activity yet; load data first")
+    return opened.connection, opened.tables, years
 
 
 OutOption = Annotated[
@@ -465,43 +592,79 @@ def _outputs(out_dir: Path, config: Path | None, years: list[int]) -> Any:
     )
 
 
+def _print_written(page: Path, outputs: Any) -> None:
+    """What a report command wrote, as JSON: the page, the published files (named as in
+    the published folder's manifest) and the period the data covers."""
+    print_json(
+        {
+            "page": str(page),
+            "published_folder": str(outputs.published),
+            "restricted_folder": str(outputs.restricted),
+            "published": outputs.listed(),
+            "data_as_at": outputs.as_at,
+            "period": outputs.period,
+        }
+    )
+
+
 @app.command()
 @friendly_errors
 def needs(
-    out_dir: OutOption = Path("out"), store: StoreOption = None, config: ConfigOption = None
+    out_dir: OutOption = Path("out"),
+    store: StoreOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Needs assessment: population, prevalence, segments, risk and spend by programme,
     as one HTML report a commissioner can read (small numbers hidden)."""
     from commissioning.reports.needs_report import write_needs_report
 
     _, tables, years = _open_store_tables(store, config)
-    page = write_needs_report(tables, _outputs(out_dir, config, years), years)
+    outputs = _outputs(out_dir, config, years)
+    page = write_needs_report(tables, outputs, years)
+    if as_json:
+        _print_written(page, outputs)
+        return
     out.print(f"Needs assessment written to {page} (person-level files: {out_dir}/restricted)")
 
 
 @app.command()
 @friendly_errors
 def indicators(
-    out_dir: OutOption = Path("out"), store: StoreOption = None, config: ConfigOption = None
+    out_dir: OutOption = Path("out"),
+    store: StoreOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Outcome indicators for the home place with intervals, and SPC charts of the
     quarterly series (HTML and CSV)."""
     from commissioning.reports.indicators_report import write_indicators_report
 
     _, tables, years = _open_store_tables(store, config)
-    page = write_indicators_report(tables, _outputs(out_dir, config, years), years)
+    outputs = _outputs(out_dir, config, years)
+    page = write_indicators_report(tables, outputs, years)
+    if as_json:
+        _print_written(page, outputs)
+        return
     out.print(f"Indicators written to {page}")
 
 
 @app.command()
 @friendly_errors
 def benchmark(
-    out_dir: OutOption = Path("out"), store: StoreOption = None, config: ConfigOption = None
+    out_dir: OutOption = Path("out"),
+    store: StoreOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The home place against its most similar peers: funnel plots, ranked charts,
     the opportunity in activity and pounds, and practice-level variation."""
     from commissioning.reports.benchmark_report import write_benchmark_report
 
     _, tables, years = _open_store_tables(store, config)
-    page = write_benchmark_report(tables, _outputs(out_dir, config, years), years)
+    outputs = _outputs(out_dir, config, years)
+    page = write_benchmark_report(tables, outputs, years)
+    if as_json:
+        _print_written(page, outputs)
+        return
     out.print(f"Benchmark written to {page}")
