@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from commissioning.cli.main import app
@@ -63,7 +64,11 @@ def test_a_pilot_is_evaluated_on_the_stores_own_data(
     text = " ".join(result.output.split())
     assert text.startswith("Matched difference in differences: ")
     assert "regression to the mean" in text
+    assert "Interrupted time series: " in text
     page = (tmp_path / "published" / "pilot_evaluation.html").read_text()
+    assert "Month by month: an interrupted time series" in page
+    series = pd.read_csv(tmp_path / "published" / "pilot_series.csv")
+    assert len(series) == 24 and series["month"].iloc[0] == "2021-04"
     assert "Planted in the synthetic data" not in page  # no truth claimed for real data
     assert audit_published(tmp_path / "published") == []
     result = runner.invoke(app, [*args, "--before", "2019", "--after", "2022"])

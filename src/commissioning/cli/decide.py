@@ -97,10 +97,12 @@ def pilot(
     config: ConfigOption = None,
 ) -> None:
     """Did a pilot work? Its effect on the outcome estimated from the store's data: before
-    and after, and a propensity-matched difference in differences against eligible people
-    elsewhere, with the balance of the groups and the people needed next time."""
+    and after, a propensity-matched difference in differences against eligible people
+    elsewhere, and an interrupted time series of the matched groups by month, with the
+    balance of the groups and the people needed next time."""
     from commissioning.cli.main import _open_store_tables, _outputs
     from commissioning.decide.evaluation import Pilot, cohort, evaluate
+    from commissioning.decide.from_store import outcome_events
     from commissioning.population.person_year import person_year_table, use_columns
     from commissioning.reports.decide_report import write_evaluation_page
 
@@ -114,7 +116,8 @@ def pilot(
         raise ValueError(f"the store has no activity in {missing}; it covers {years}")
     spec = Pilot(outcome, before, after, tuple(places), min_before)
     person_year = person_year_table(tables, [before, after]).to_pandas()
-    ev = evaluate(person_year, spec)
+    events = outcome_events(tables, outcome, [before, after])
+    ev = evaluate(person_year, spec, events=events)
     sd = float(cohort(person_year, spec)["after"].std())
     page = write_evaluation_page(_outputs(out_dir, config, years), ev, None, sd)
     m = ev.matched.estimate
@@ -122,6 +125,12 @@ def pilot(
         f"Matched difference in differences: {m.effect:+.3f} per person "
         f"(95% interval {m.lower:+.3f} to {m.upper:+.3f}); before and after: {ev.naive.effect:+.3f}"
     )
+    its = ev.its_estimate
+    if its is not None:
+        out.print(
+            f"Interrupted time series: {its.effect:+.3f} per person a year "
+            f"(95% interval {its.lower:+.3f} to {its.upper:+.3f})"
+        )
     for warning in ev.warnings:
         out.print(f"note: {warning}")
     out.print(f"Written to {page}")

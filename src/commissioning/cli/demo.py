@@ -197,7 +197,13 @@ def _pilot(
     emergency admissions for people with two or more the year before), evaluated as an
     analyst would, to show each design against the truth."""
     from commissioning.data.queries import home_place
-    from commissioning.decide.evaluation import Pilot, cohort, evaluate, plant_effect
+    from commissioning.decide.evaluation import (
+        Pilot,
+        cohort,
+        evaluate,
+        plant_effect_with_events,
+    )
+    from commissioning.decide.from_store import outcome_events
     from commissioning.population.person_year import person_year_table
     from commissioning.reports.decide_report import write_evaluation_page
 
@@ -205,9 +211,11 @@ def _pilot(
         return None
     pilot = Pilot("emergency_admissions", years[-2], years[-1], (home_place(tables),), 2)
     person_year = person_year_table(tables, years[-2:]).to_pandas()
-    planted, truth = plant_effect(person_year, pilot, 0.3, seed=1)
+    events = outcome_events(tables, pilot.outcome, years[-2:])
+    assert events is not None  # emergency admissions are events
+    planted, events, truth = plant_effect_with_events(person_year, events, pilot, 0.3, seed=1)
     try:
-        ev = evaluate(planted, pilot, seed=1)
+        ev = evaluate(planted, pilot, seed=1, events=events)
         sd = float(cohort(planted, pilot)["after"].std())
         write_evaluation_page(outputs, ev, truth, sd)
     except ValueError as exc:

@@ -307,6 +307,136 @@ def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
     )
 
 
+def _its_section(outputs: Outputs, ev: Evaluation, truth: float | None) -> Section | None:
+    """The interrupted time series of the matched groups: the monthly series, the fitted
+    line and the line before the start carried on. Monthly counts of events are published
+    only when none is from 1 to the threshold less one; otherwise the chart shows the
+    fitted lines alone (with the fit, a hidden month could be solved for)."""
+    if ev.its is None or ev.series is None or ev.its_estimate is None:
+        return None
+    its, series, m = ev.its, ev.series, ev.matched.estimate
+    n_treated, n_compared = len(ev.matched.treated_rows), len(ev.matched.control_rows)
+    counts = pd.DataFrame(
+        {
+            "month": series["month"].astype(str),
+            "treated_events": (series["treated"] * n_treated).round().astype(int),
+            "comparison_events": (series["comparison"] * n_compared).round().astype(int),
+        }
+    )
+    small = counts[["treated_events", "comparison_events"]]
+    shown = not ((small > 0) & (small < outputs.threshold)).to_numpy().any()
+    comparison = series["comparison"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "month": counts["month"],
+            "fitted_treated_per_person": comparison + its.fitted,
+            "counterfactual_treated_per_person": comparison + its.counterfactual,
+        }
+    )
+    if shown:
+        frame = frame.assign(
+            treated_events=counts["treated_events"],
+            comparison_events=counts["comparison_events"],
+            treated_per_person=series["treated"],
+            comparison_per_person=series["comparison"],
+        )
+    outputs.table(
+        "pilot_series.csv",
+        frame,
+        Disclosure(
+            counts=["treated_events", "comparison_events"] if shown else [],
+            derived=["treated_per_person", "comparison_per_person"] if shown else [],
+            safe={
+                "fitted_treated_per_person": "the comparison's mean plus the fitted difference"
+                if shown
+                else "a fit over 24 months of at least the threshold of people",
+                "counterfactual_treated_per_person": "as the fitted line, before the start "
+                "carried on",
+            },
+        ),
+    )
+    months = list(counts["month"])
+    fig = go.Figure()
+    if shown:
+        fig.add_scatter(x=months, y=series["treated"], mode="markers", name="Treated")
+        fig.add_scatter(
+            x=months,
+            y=series["comparison"],
+            mode="markers",
+            name="Matched comparison",
+            marker={"color": "#768692"},
+        )
+    start = its.periods_before
+    fig.add_scatter(
+        x=months[:start],
+        y=frame["fitted_treated_per_person"][:start],
+        mode="lines",
+        name="Fitted before",
+        line={"color": "#005eb8"},
+    )
+    fig.add_scatter(
+        x=months[start:],
+        y=frame["fitted_treated_per_person"][start:],
+        mode="lines",
+        name="Fitted after",
+        line={"color": "#005eb8"},
+    )
+    fig.add_scatter(
+        x=months[start:],
+        y=frame["counterfactual_treated_per_person"][start:],
+        mode="lines",
+        name="Without the pilot (before carried on)",
+        line={"color": "#b65200", "dash": "dash"},
+    )
+    fig.update_layout(
+        title="Events per person a month: treated, matched comparison and the fitted lines",
+        xaxis_title="Month",
+        yaxis_title="Events per person",
+        height=400,
+    )
+    rows = [
+        [label, f"{c.estimate:+.4f}", f"{c.lower:+.4f} to {c.upper:+.4f}"]
+        for label, c in (
+            ("Difference before the start (month 1)", its.baseline_level),
+            ("Trend of the difference before, per month", its.baseline_trend),
+            ("Change in level at the start", its.level_change),
+            ("Change in trend after the start, per month", its.trend_change),
+            ("Average change a month after the start", its.average_effect),
+        )
+    ]
+    e = ev.its_estimate
+    truth_text = (
+        f" The truth planted in the synthetic data is {truth:+.3f}." if truth is not None else ""
+    )
+    return Section(
+        "Month by month: an interrupted time series",
+        f"The treated people's events each month less their matched comparison's, over "
+        f"{its.periods_before} months before the start and {its.periods_after} after, fitted "
+        "by segmented regression (a level and a trend before, a change in each at the "
+        f"start), with Newey-West standard errors allowing for {its.lags} months of "
+        f"autocorrelation. The average change a month, times 12, is {e.effect:+.3f} per "
+        f"person a year (95% interval {e.lower:+.3f} to {e.upper:+.3f}), against "
+        f"{m.effect:+.3f} by the matched difference in differences.{truth_text}"
+        + (
+            ""
+            if shown
+            else f" Some months had from 1 to {outputs.threshold - 1} events, so the "
+            "monthly points are not published; the fitted lines are."
+        ),
+        tables=[
+            TableBlock("Segmented regression", ["Coefficient", "Estimate", "95% interval"], rows)
+        ],
+        figures=[
+            FigureBlock(
+                fig,
+                "The dashed line is what the treated would have done had the difference "
+                "from their comparison carried on as before; the gap to the solid line "
+                "after the start is the pilot's effect.",
+            )
+        ],
+    )
+
+
 def write_evaluation_page(
     outputs: Outputs, ev: Evaluation, truth: float | None, sd_after: float
 ) -> Path:
@@ -318,6 +448,7 @@ def write_evaluation_page(
         raise ValueError(
             f"fewer than {outputs.threshold} people in a group: the evaluation is not published"
         )
+    designs = [naive, m] + ([ev.its_estimate] if ev.its_estimate is not None else [])
     estimates = pd.DataFrame(
         [
             {
@@ -328,7 +459,7 @@ def write_evaluation_page(
                 "treated": e.treated,
                 "compared": e.compared,
             }
-            for e in (naive, m)
+            for e in designs
         ]
     )
     outputs.table(
@@ -343,14 +474,15 @@ def write_evaluation_page(
         ),
     )
     fig = go.Figure()
+    names = ["Before and after", "Matched comparison", "Interrupted time series"]
     fig.add_scatter(
-        x=[naive.effect, m.effect],
-        y=["Before and after", "Matched comparison"],
+        x=[e.effect for e in designs],
+        y=names[: len(designs)],
         error_x={
             "type": "data",
             "symmetric": False,
-            "array": [naive.upper - naive.effect, m.upper - m.effect],
-            "arrayminus": [naive.effect - naive.lower, m.effect - m.lower],
+            "array": [e.upper - e.effect for e in designs],
+            "arrayminus": [e.effect - e.lower for e in designs],
         },
         mode="markers",
         marker={"size": 12, "color": "#005eb8"},
@@ -373,7 +505,7 @@ def write_evaluation_page(
             count(e.treated),
             count(e.compared) if e.compared else "none",
         ]
-        for e in (naive, m)
+        for e in designs
     ]
     if truth is not None:
         rows.append(["Planted in the synthetic data (the truth)", f"{truth:+.3f}", "", "", ""])
@@ -394,6 +526,7 @@ def write_evaluation_page(
         for r in ev.matched.balance.to_dict("records")
     ]
     needed = people_needed(sd_after, m.effect) if m.effect else None
+    its_section = _its_section(outputs, ev, truth)
     return publish_page(
         outputs,
         "pilot_evaluation.html",
@@ -426,6 +559,7 @@ def write_evaluation_page(
                     )
                 ],
             ),
+            *([its_section] if its_section is not None else []),
             Section(
                 "What to read with care",
                 " ".join(ev.warnings) or "No warnings.",
