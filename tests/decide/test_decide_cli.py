@@ -74,3 +74,49 @@ def test_a_pilot_is_evaluated_on_the_stores_own_data(
     result = runner.invoke(app, [*args, "--before", "2019", "--after", "2022"])
     assert result.exit_code == 2
     assert "the store has no activity in [2019]" in " ".join(result.output.split())
+
+
+def test_priorities_with_candidates_found_in_a_store(
+    small_population: Path, tmp_path: Path
+) -> None:
+    """The small population has no procedure on the list (hip and knee replacements
+    only): none is found, and the benchmark's opportunity still makes a candidate that
+    waits for the panel's scores."""
+    store = tmp_path / "s.duckdb"
+    files = [str(p) for p in sorted(small_population.glob("*.parquet"))]
+    assert runner.invoke(app, ["load", "--demo", "--store", str(store), *files]).exit_code == 0
+    opportunity = tmp_path / "opportunity.csv"
+    pd.DataFrame(
+        {
+            "indicator_id": ["emergency_admissions"],
+            "benchmark": ["Mean of all peers"],
+            "opportunity_gbp": [120_000.0],
+        }
+    ).to_csv(opportunity, index=False)
+    example = tmp_path / "priorities.toml"
+    assert (
+        runner.invoke(app, ["decide", "example", "priorities", "--to", str(example)]).exit_code == 0
+    )
+    result = runner.invoke(
+        app,
+        [
+            "decide",
+            "priorities",
+            str(example),
+            "--store",
+            str(store),
+            "--opportunity",
+            str(opportunity),
+            "--out",
+            str(tmp_path / "pack"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Best package: falls, social-prescribing, stop-arthroscopy (value 17.9)" in text
+    assert "Evidence-Based Interventions list: 0 interventions found, £0 a year" in text
+    assert (
+        "to score: variation-emergency-admissions (Bring emergency admissions to the mean "
+        "of all peers, releases £120,000 a year)" in text
+    )
+    assert audit_published(tmp_path / "pack" / "published") == []

@@ -28,17 +28,58 @@ def _pack(out_dir: Path) -> Outputs:
 
 @decide_app.command("priorities")
 @friendly_errors
-def priorities(file: FileArgument, out_dir: OutOption = Path("out")) -> None:
+def priorities(
+    file: FileArgument,
+    out_dir: OutOption = Path("out"),
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="A store to find low-value procedures in (the Evidence-Based "
+            "Interventions list, latest year), as disinvestment candidates.",
+        ),
+    ] = None,
+    opportunity: Annotated[
+        Path | None,
+        typer.Option(
+            "--opportunity",
+            help="The benchmark's opportunity.csv: money released at the peers' mean, as "
+            "disinvestment candidates.",
+        ),
+    ] = None,
+) -> None:
     """The best package of candidates within the budget, the greedy ranking beside it,
-    and how the choice turns on the weights and on uncertain scores."""
-    from commissioning.decide.files import read_exercise
+    how the choice turns on the weights and on uncertain scores, cost per QALY against
+    NICE's threshold, and disinvestment candidates found in the data."""
+    import pandas as pd
+
+    from commissioning.decide.files import read_exercise, with_found
     from commissioning.decide.pbma import best_package
     from commissioning.reports.decide_report import write_priorities_page
 
     ef = read_exercise(file)
-    best = best_package(ef.exercise)
-    page = write_priorities_page(_pack(out_dir), ef)
+    low_value = None
+    if store is not None:
+        from commissioning.cli.main import _open_store_tables
+        from commissioning.decide.from_store import low_value_in_store
+
+        _, tables, years = _open_store_tables(store, None)
+        low_value = low_value_in_store(tables, years[-1])
+    opp = pd.read_csv(opportunity) if opportunity is not None else None
+    outputs = _pack(out_dir)
+    page = write_priorities_page(outputs, ef, low_value, opp)
+    found = with_found(ef, low_value, opp, threshold=outputs.threshold)
+    best = best_package(found.exercise.exercise)
     out.print(f"Best package: {', '.join(best.chosen) or 'nothing'} (value {best.value:.1f})")
+    if found.low_value is not None:
+        lv = found.low_value
+        out.print(
+            f"Low-value procedures on the Evidence-Based Interventions list: "
+            f"{len(lv)} interventions found, £{lv['released_gbp'].sum():,.0f} a year "
+            "released at the benchmarks (small counts left out)"
+        )
+    for c in found.waiting:
+        out.print(f"to score: {c.id} ({c.name}, releases £{-c.cost:,.0f} a year)")
     out.print(f"Written to {page}")
 
 

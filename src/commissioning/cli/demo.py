@@ -169,7 +169,7 @@ def _stage_reports(
     write_indicators_report(tables, outputs, years)
     say("7/8 benchmarking against the most similar places; priorities and a business case")
     write_benchmark_report(tables, outputs, years)
-    _decide(outputs)
+    _decide(outputs, tables, years)
     evaluation = _pilot(outputs, tables, years, say)
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
     # the anchor beside the store, as the contract commands expect
@@ -181,12 +181,27 @@ def _stage_reports(
     return str(page.relative_to(outputs.restricted))
 
 
-def _decide(outputs: Outputs) -> None:
-    """The shipped priority-setting exercise and business case, as pages of the pack."""
+def _decide(outputs: Outputs, tables: dict[str, ir.Table], years: list[int]) -> None:
+    """The shipped priority-setting exercise, with the disinvestment candidates found in
+    the store (low-value procedures, the benchmark's opportunity), and the business case,
+    as pages of the pack."""
+    import pandas as pd
+
     from commissioning.decide.files import example, read_case, read_exercise
+    from commissioning.decide.from_store import low_value_in_store
+    from commissioning.indicators.library import default_library
     from commissioning.reports.decide_report import write_case_page, write_priorities_page
 
-    write_priorities_page(outputs, read_exercise(example("priorities.toml")))
+    opportunity_csv = outputs.published / "opportunity.csv"
+    opportunity = pd.read_csv(opportunity_csv) if opportunity_csv.exists() else None
+    titles = {i.id: i.title for i in default_library().indicators}
+    write_priorities_page(
+        outputs,
+        read_exercise(example("priorities.toml")),
+        low_value_in_store(tables, years[-1]),
+        opportunity,
+        titles,
+    )
     write_case_page(outputs, read_case(example("falls_case.toml")))
 
 

@@ -1,15 +1,17 @@
 """What the decision tools read from the store: the events behind a pilot's outcome, month
-by month. Ibis queries only; the calculation is in the modules beside this one."""
+by month, and procedures with the practice, age and sex of the person, for the low-value
+count. Ibis queries only; the calculation is in the modules beside this one."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from commissioning.core.schema import SETTINGS
-from commissioning.data.queries import activity_in_years
+from commissioning.data.queries import activity_in_years, home_place, mid_year_population
 
 Tables = Mapping[str, ir.Table]
 
@@ -28,3 +30,62 @@ def outcome_events(tables: Tables, outcome: str, years: Sequence[int]) -> pd.Dat
     else:
         return None
     return act.select("person_id", "start_date").to_pandas()
+
+
+#: Age bands for standardising procedure rates (years; the last is open).
+AGE_BANDS = ((0, "0-17"), (18, "18-39"), (40, "40-64"), (65, "65-74"), (75, "75+"))
+
+
+def _band(age: ir.IntegerValue) -> ir.StringValue:
+    out: ir.StringValue = ibis.literal(AGE_BANDS[0][1])
+    for lower, label in AGE_BANDS[1:]:
+        out = ibis.ifelse(age >= lower, label, out)
+    return out
+
+
+def practice_population(tables: Tables, year: int) -> pd.DataFrame:
+    """People registered at mid-year by practice, age band and sex (``practice_code``,
+    ``age_band``, ``sex``, ``people``)."""
+    pop = mid_year_population(tables, [year])
+    pop = pop.mutate(age_band=_band(pop.age_years))
+    return (
+        pop.group_by(["practice_code", "age_band", "sex"]).aggregate(people=pop.count()).to_pandas()
+    )
+
+
+def procedure_activity(tables: Tables, year: int) -> pd.DataFrame:
+    """Activity with a procedure code in the financial ``year``, with the person's
+    practice, age band and sex at mid-year (people not registered at mid-year are left
+    out): ``procedure_code``, ``primary_diagnosis``, ``provider_code``, ``cost_gbp``,
+    ``practice_code``, ``age_band``, ``sex``."""
+    act = activity_in_years(tables, [year])
+    act = act.filter(act.procedure_code.notnull())
+    pop = mid_year_population(tables, [year])
+    pop = pop.select("person_id", "practice_code", "sex", age_band=_band(pop.age_years))
+    j = act.join(pop, "person_id")
+    return j.select(
+        "procedure_code",
+        "primary_diagnosis",
+        "provider_code",
+        j.cost_gbp.cast("float64").name("cost_gbp"),
+        "practice_code",
+        "age_band",
+        "sex",
+    ).to_pandas()
+
+
+def home_practices(tables: Tables) -> list[str]:
+    """The practices of the home place."""
+    practices = tables["gp_practices"]
+    home = home_place(tables)
+    rows = practices.filter(practices.place_code == home).select("practice_code").to_pandas()
+    return sorted(rows["practice_code"].astype(str))
+
+
+def low_value_in_store(tables: Tables, year: int) -> pd.DataFrame:
+    """:func:`commissioning.decide.low_value.low_value_summary` of the store's procedures
+    in the financial ``year``, for the home place's practices against all practices."""
+    from commissioning.decide.low_value import low_value_summary, match_ebi, read_ebi_list
+
+    procedures = match_ebi(procedure_activity(tables, year), read_ebi_list())
+    return low_value_summary(procedures, practice_population(tables, year), home_practices(tables))

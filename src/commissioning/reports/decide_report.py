@@ -17,15 +17,20 @@ from markupsafe import Markup
 
 from commissioning.decide.business_case import appraise, discount_factor, simulate
 from commissioning.decide.evaluation import Estimate, Evaluation, people_needed
-from commissioning.decide.files import CaseFile, ExerciseFile
+from commissioning.decide.files import CaseFile, ExerciseFile, with_found
+from commissioning.decide.low_value import HIDDEN_WITH_COUNT
 from commissioning.decide.pbma import (
+    NICE_THRESHOLD_GBP,
+    Candidate,
+    against_threshold,
     best_package,
+    cost_per_qaly,
     greedy_package,
     package_uncertainty,
     weight_sensitivity,
 )
 from commissioning.decide.portfolio import Assessment, Facts
-from commissioning.reports.formatting import cell, count, gbp, share
+from commissioning.reports.formatting import HIDDEN, cell, count, gbp, share
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.publish import Disclosure, Outputs
 
@@ -55,6 +60,10 @@ def priorities_frame(ef: ExerciseFile) -> pd.DataFrame:
                 "people": ef.people.get(c.id, 0),
                 "value": ex.value(c),
                 "value_per_1000_gbp": ex.value(c) / c.cost * 1000 if c.cost > 0 else None,
+                "qalys": c.qalys,
+                "cost_per_qaly_gbp": cost_per_qaly(c),
+                "against_nice_threshold": against_threshold(c),
+                "source": c.source,
                 "in_best_package": c.id in best.chosen,
                 "in_greedy_package": c.id in greedy.chosen,
                 "share_of_runs_chosen": often[c.id],
@@ -89,7 +98,123 @@ def _bubble(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
+def _qaly_plane(frame: pd.DataFrame) -> go.Figure | None:
+    """Cost against QALYs a year, with NICE's £20,000 and £30,000 per QALY lines."""
+    known = frame[frame.qalys.notna()]
+    if known.empty:
+        return None
+    fig = go.Figure()
+    fig.add_scatter(
+        x=known.qalys,
+        y=known.cost_gbp / 1000,
+        mode="markers+text",
+        text=known.name,
+        textposition="top center",
+        marker={"size": 12, "color": "#005eb8"},
+        name="Candidates",
+    )
+    reach = max(float(known.qalys.abs().max()), 1.0) * 1.2
+    for threshold, dash in zip(NICE_THRESHOLD_GBP, ("dot", "dash"), strict=True):
+        fig.add_scatter(
+            x=[-reach, reach],
+            y=[-reach * threshold / 1000, reach * threshold / 1000],
+            mode="lines",
+            line={"color": "#768692", "dash": dash},
+            name=f"£{threshold:,.0f} per QALY",
+        )
+    fig.update_layout(
+        title="Cost and health: cost a year against QALYs a year, with NICE's threshold",
+        xaxis_title="QALYs gained a year (below 0: lost)",
+        yaxis_title="Cost a year (£ thousand; below 0 releases money)",
+        height=460,
+    )
+    return fig
+
+
+LOW_VALUE_DISCLOSURE = Disclosure(
+    counts=["procedures"],
+    derived=list(HIDDEN_WITH_COUNT),
+    safe={"benchmark_ratio": "a quartile of the observed-to-expected ratios of all practices"},
+)
+
+
+def _found_section(
+    outputs: Outputs,
+    low_value: pd.DataFrame | None,
+    variation: list[Candidate],
+    waiting: list[Candidate],
+) -> Section:
+    tables = []
+    if low_value is not None:
+        outputs.table("low_value_procedures.csv", low_value, LOW_VALUE_DISCLOSURE)
+        tables.append(
+            TableBlock(
+                "Procedures on the Evidence-Based Interventions list",
+                [
+                    "Intervention",
+                    "Procedures",
+                    "Cost",
+                    "Brought down",
+                    "Procedures above",
+                    "Money released a year",
+                ],
+                [
+                    [
+                        r.intervention,
+                        HIDDEN if r.procedures != r.procedures else count(r.procedures),
+                        cell("cost_gbp", r.cost_gbp),
+                        r.rule.split(":")[0],
+                        HIDDEN
+                        if r.procedures_above_benchmark != r.procedures_above_benchmark
+                        else f"{r.procedures_above_benchmark:.1f}",
+                        cell("released_gbp", r.released_gbp),
+                    ]
+                    for r in _rows(low_value)
+                ],
+                note=f"Interventions with 1 to {outputs.threshold - 1} procedures are hidden "
+                "and make no candidate. 'To zero': not to be routinely commissioned. 'To the "
+                "lowest quartile': each practice's procedures, standardised for age and sex, "
+                "above the rate of the practice a quarter of the way up.",
+            )
+        )
+    if variation:
+        tables.append(
+            TableBlock(
+                "Unwarranted variation against similar places",
+                ["Candidate", "Money released a year"],
+                [[c.name, gbp(-c.cost)] for c in variation],
+                note="From the benchmark's opportunity table: the home place at its peers' "
+                "mean, priced at its own cost per event.",
+            )
+        )
+    waiting_text = (
+        "Still to be scored by the panel before they can join the package: "
+        + "; ".join(f"{c.name} (id {c.id})" for c in waiting)
+        + ". Scores go in the exercise file under [data_scores.<id>]."
+        if waiting
+        else "Every candidate found in the data has been scored and is in the exercise."
+    )
+    return Section(
+        "Disinvestment candidates found in the data",
+        "Money that could be released: procedures of low value, and activity above similar "
+        "places. " + waiting_text,
+        tables=tables,
+    )
+
+
+def write_priorities_page(
+    outputs: Outputs,
+    ef: ExerciseFile,
+    low_value: pd.DataFrame | None = None,
+    opportunity: pd.DataFrame | None = None,
+    titles: dict[str, str] | None = None,
+) -> Path:
+    """The exercise's page. With ``low_value`` (:func:`low_value_summary`) and
+    ``opportunity`` (benchmarking's opportunity table, with indicator ``titles``), the
+    disinvestment candidates found in the data are shown, and those the panel has scored
+    (the file's ``data_scores``) join the exercise."""
+    found = with_found(ef, low_value, opportunity, titles, outputs.threshold)
+    ef, shown, variation, waiting = found.exercise, found.low_value, found.variation, found.waiting
     ex = ef.exercise
     frame = priorities_frame(ef)
     best, greedy = best_package(ex), greedy_package(ex)
@@ -103,6 +228,8 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
                 "people": PLAN,
                 "value": "the panel's weighted score",
                 "value_per_1000_gbp": "the panel's weighted score per £1,000",
+                "qalys": "the plan's estimate of QALYs a year",
+                "cost_per_qaly_gbp": "the planned cost over the plan's QALYs",
                 "share_of_runs_chosen": "a share of simulated choices",
             },
         ),
@@ -115,6 +242,7 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
             count(r.people),
             f"{r.value:.1f}",
             "releases money" if r.cost_gbp <= 0 else f"{r.value_per_1000_gbp:.3f}",
+            _per_qaly(r.cost_per_qaly_gbp, r.against_nice_threshold),
             yes if r.in_best_package else "No",
             "Yes" if r.in_greedy_package else "No",
             share(r.share_of_runs_chosen, 0),
@@ -155,6 +283,7 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
                             "People reached",
                             "Value",
                             "Value per £1,000",
+                            "Cost per QALY",
                             "In the best package",
                             "Chosen by value per pound",
                             "Chosen when scores vary",
@@ -170,7 +299,19 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
                         _bubble(frame),
                         "Up and to the left is better value; a disinvestment sits left of "
                         "zero, releasing money for the others.",
-                    )
+                    ),
+                    *(
+                        [
+                            FigureBlock(
+                                plane,
+                                "Below a threshold line an investment costs less per QALY "
+                                "than NICE's threshold (PMG36, 2022); a disinvestment below "
+                                "it releases more per QALY lost than the threshold.",
+                            )
+                        ]
+                        if (plane := _qaly_plane(frame)) is not None
+                        else []
+                    ),
                 ],
             ),
             Section(
@@ -186,8 +327,19 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
                     )
                 ],
             ),
+            *(
+                [_found_section(outputs, shown, variation, waiting)]
+                if shown is not None or opportunity is not None
+                else []
+            ),
         ],
     )
+
+
+def _per_qaly(value: float | None, verdict: str) -> str:
+    if value is None or value != value:
+        return verdict if verdict in ("dominant", "dominated") else "not known"
+    return f"{gbp(value)} ({verdict})"
 
 
 def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
