@@ -176,7 +176,7 @@ def test_variation_candidates_from_the_opportunity_table() -> None:
     assert [(c.id, c.name, c.cost) for c in cands] == [
         (
             "variation-emergency-admissions",
-            "Bring Emergency admissions to the mean of all peers",
+            "Bring emergency admissions to the mean of all peers",
             -120_000.0,
         )
     ]

@@ -85,18 +85,49 @@ def priorities(
 
 @decide_app.command("case")
 @friendly_errors
-def case(file: FileArgument, out_dir: OutOption = Path("out")) -> None:
+def case(
+    file: FileArgument,
+    out_dir: OutOption = Path("out"),
+    records: Annotated[
+        str | None,
+        typer.Option(
+            "--records",
+            help="The record store whose contract register the case's contract is checked "
+            "against: a DuckDB file or postgresql://...",
+        ),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Use the demo ledger key (synthetic demo store only)")
+    ] = False,
+) -> None:
     """A business case appraised by the Green Book: NPV, ROI, payback, break-even and
-    the range of the NPV."""
-    from commissioning.decide.business_case import appraise
+    the range of the NPV; with --records, the contract that delivers it checked against
+    the register."""
+    from commissioning.decide.business_case import appraise, contract_link
     from commissioning.decide.files import read_case
-    from commissioning.reports.decide_report import write_case_page
+    from commissioning.reports.decide_report import registered_contracts, write_case_page
     from commissioning.reports.formatting import gbp
 
     cf = read_case(file)
     a = appraise(cf.case)
-    page = write_case_page(_pack(out_dir), cf)
+    link = None
+    if records is not None:
+        from commissioning.cli.contract import _ops
+
+        link = contract_link(
+            cf.status,
+            cf.contract_id,
+            cf.contract_version,
+            registered_contracts(_ops(records, demo)),
+        )
+    page = write_case_page(_pack(out_dir), cf, link)
     out.print(f"Net present value {gbp(a.npv)}; benefit-cost ratio {a.benefit_cost_ratio:.2f}")
+    if link is not None:
+        out.print(
+            f"flag: {link.flag}"
+            if link.flag
+            else f"Delivered by {link.contract_id} (in the register: {link.contract_status})"
+        )
     out.print(f"Written to {page}")
 
 

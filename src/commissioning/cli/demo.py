@@ -187,10 +187,10 @@ def _decide(outputs: Outputs, tables: dict[str, ir.Table], years: list[int]) -> 
     as pages of the pack."""
     import pandas as pd
 
-    from commissioning.decide.files import example, read_case, read_exercise
+    from commissioning.decide.files import example, read_exercise
     from commissioning.decide.from_store import low_value_in_store
     from commissioning.indicators.library import default_library
-    from commissioning.reports.decide_report import write_case_page, write_priorities_page
+    from commissioning.reports.decide_report import write_priorities_page
 
     opportunity_csv = outputs.published / "opportunity.csv"
     opportunity = pd.read_csv(opportunity_csv) if opportunity_csv.exists() else None
@@ -202,7 +202,6 @@ def _decide(outputs: Outputs, tables: dict[str, ir.Table], years: list[int]) -> 
         opportunity,
         titles,
     )
-    write_case_page(outputs, read_case(example("falls_case.toml")))
 
 
 def _pilot(
@@ -242,19 +241,30 @@ def _pilot(
 def _portfolio(
     outputs: Outputs, con: duckdb.DuckDBPyConnection, anchor: Path, ev: Evaluation | None
 ) -> None:
-    """The portfolio page: programmes from the published spend, contracts from the
-    register, the pilot, and the nine measures (people's records from the example)."""
+    """The business case, checked against the register, and the portfolio page:
+    programmes from the published spend, contracts from the register, the case, the
+    pilot, and the nine measures (people's records from the example)."""
     import pandas as pd
 
-    from commissioning.decide.files import example, read_exercise
+    from commissioning.decide.business_case import contract_link
+    from commissioning.decide.files import example, read_case, read_exercise
     from commissioning.decide.pbma import best_package
     from commissioning.decide.portfolio import ContractLine, Facts, assess, read_recorded
     from commissioning.operations import register
     from commissioning.operations.base import DEMO_LEDGER_KEY, open_operations
-    from commissioning.reports.decide_report import write_portfolio_page
+    from commissioning.reports.decide_report import (
+        registered_contracts,
+        write_case_page,
+        write_portfolio_page,
+    )
     from commissioning.store.records import wrap_duckdb
 
     ops = open_operations(wrap_duckdb(con), DEMO_LEDGER_KEY, anchor)
+    case = read_case(example("falls_case.toml"))
+    link = contract_link(
+        case.status, case.contract_id, case.contract_version, registered_contracts(ops)
+    )
+    write_case_page(outputs, case, link)
     contracts = []
     for contract_id in register.contract_ids(ops):
         versions = register.signed_versions(ops, contract_id)
@@ -302,7 +312,9 @@ def _portfolio(
     )
     recorded = read_recorded(example("effectiveness.toml"))
     pilots = [ev.naive, ev.matched.estimate] if ev is not None else []
-    write_portfolio_page(outputs, facts, assess(facts, recorded), programmes, pilots)
+    write_portfolio_page(
+        outputs, facts, assess(facts, recorded), programmes, pilots, [(case, link)]
+    )
 
 
 def _web_world(con: duckdb.DuckDBPyConnection, tables: dict[str, ir.Table], anchor: Path) -> None:

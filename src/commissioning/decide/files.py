@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -49,6 +49,9 @@ class _FlowFile(_Strict):
 
 class _CaseFile(_Strict):
     name: str
+    status: Literal["draft", "submitted", "approved", "rejected"] = "draft"
+    contract_id: str | None = None
+    contract_version: str | None = None
     bias_mitigated: float = Field(0.0, ge=0, le=1)
     benefit_uncertainty: float = Field(0.2, ge=0)
     cost_uncertainty: float = Field(0.1, ge=0)
@@ -70,6 +73,10 @@ class CaseFile:
     case: BusinessCase
     benefit_uncertainty: float
     cost_uncertainty: float
+    status: str = "draft"
+    contract_id: str | None = None
+    """The contract in the register that would deliver the case (once approved)."""
+    contract_version: str | None = None
 
 
 def _read(path: Path, model: type[_Strict]) -> Any:
@@ -151,7 +158,14 @@ def read_case(path: Path) -> CaseFile:
         )
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
-    return CaseFile(case, f.benefit_uncertainty, f.cost_uncertainty)
+    return CaseFile(
+        case,
+        f.benefit_uncertainty,
+        f.cost_uncertainty,
+        f.status,
+        f.contract_id,
+        f.contract_version,
+    )
 
 
 def example(name: str) -> Path:

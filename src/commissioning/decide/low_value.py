@@ -249,6 +249,8 @@ def variation_candidates(
             continue
         ind = str(r["indicator_id"])
         title = (titles or {}).get(ind, ind.replace("_", " "))
+        if len(title) > 1 and title[1].islower():  # "Emergency admissions", not "GP ..."
+            title = title[0].lower() + title[1:]
         cid = f"variation-{_slug(ind)}"
         out.append(
             Candidate(

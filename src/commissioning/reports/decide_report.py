@@ -9,13 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from commissioning.decide.business_case import appraise, discount_factor, simulate
+from commissioning.decide.business_case import (
+    ContractLink,
+    Registered,
+    appraise,
+    discount_factor,
+    simulate,
+)
 from commissioning.decide.evaluation import Estimate, Evaluation, people_needed
 from commissioning.decide.files import CaseFile, ExerciseFile, with_found
 from commissioning.decide.low_value import HIDDEN_WITH_COUNT
@@ -33,6 +39,9 @@ from commissioning.decide.portfolio import Assessment, Facts
 from commissioning.reports.formatting import HIDDEN, cell, count, gbp, share
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.publish import Disclosure, Outputs
+
+if TYPE_CHECKING:
+    from commissioning.operations.base import Operations
 
 PLAN = "the plan's estimate, not a count from person-level data"
 
@@ -342,7 +351,42 @@ def _per_qaly(value: float | None, verdict: str) -> str:
     return f"{gbp(value)} ({verdict})"
 
 
-def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
+def registered_contracts(ops: Operations) -> dict[str, Registered]:
+    """The register as the business cases need it: each contract's versions and status."""
+    from commissioning.operations import register
+
+    return {
+        cid: Registered(
+            tuple(v.contract.version for v in register.versions(ops, cid)),
+            register.status(ops, cid),
+        )
+        for cid in register.contract_ids(ops)
+    }
+
+
+def _delivery(cf: CaseFile, link: ContractLink | None) -> str:
+    if link is None:
+        named = (
+            f"contract {cf.contract_id}"
+            + (f" version {cf.contract_version}" if cf.contract_version else "")
+            if cf.contract_id
+            else "no contract"
+        )
+        return f"The case is {cf.status} and names {named}; the register was not checked."
+    if link.contract_id is None:
+        return f"The case is {cf.status} and names no contract." + (
+            f" Flag: {link.flag}." if link.flag else ""
+        )
+    version = f" version {link.contract_version}" if link.contract_version else ""
+    text = f"The case is {cf.status}; contract {link.contract_id}{version} delivers it"
+    return text + (
+        f" (in the register: {link.contract_status})." if not link.flag else f". Flag: {link.flag}."
+    )
+
+
+def write_case_page(outputs: Outputs, cf: CaseFile, link: ContractLink | None = None) -> Path:
+    """The case appraised, and the contract that delivers it (``link``: checked against
+    the register by :func:`commissioning.decide.business_case.contract_link`)."""
     case = cf.case
     a = appraise(case)
     sim = simulate(
@@ -425,6 +469,7 @@ def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
         [
             Section(
                 "The case in figures",
+                _delivery(cf, link) + " "
                 f"Benefits vary by {share(cf.benefit_uncertainty, 0)} and costs by "
                 f"{share(cf.cost_uncertainty, 0)} (one standard deviation) in 2,000 "
                 "simulated outcomes.",
@@ -743,9 +788,11 @@ def write_portfolio_page(
     assessments: Sequence[Assessment],
     programmes: pd.DataFrame,
     pilots: Sequence[Estimate] = (),
+    cases: Sequence[tuple[CaseFile, ContractLink]] = (),
 ) -> Path:
-    """Every programme, contract and pilot in one view, and the nine measures of
-    effective commissioning with their status and evidence."""
+    """Every programme, contract, business case and pilot in one view, and the nine
+    measures of effective commissioning with their status and evidence. A case whose
+    contract the register does not hold is flagged."""
     icon = {"met": "Met", "partly met": "Partly met", "not met": "Not met"}
     measure_rows = [
         [
@@ -818,6 +865,32 @@ def write_portfolio_page(
             ],
         ),
     ]
+    if cases:
+        sections.append(
+            Section(
+                "Business cases",
+                "Each case, where it stands, and the contract in the register that "
+                "delivers it; a flag where the register does not hold it.",
+                tables=[
+                    TableBlock(
+                        "Business cases",
+                        ["Case", "Status", "Net present value", "Contract", "Register"],
+                        [
+                            [
+                                cf.case.name,
+                                cf.status,
+                                gbp(appraise(cf.case).npv),
+                                (link.contract_id or "none named")
+                                + (f" v{link.contract_version}" if link.contract_version else ""),
+                                link.flag or link.contract_status,
+                            ]
+                            for cf, link in cases
+                        ],
+                        flags=["miss" if link.flag else "" for _, link in cases],
+                    )
+                ],
+            )
+        )
     if pilot_rows:
         sections.append(
             Section(
