@@ -250,6 +250,7 @@ def _portfolio(
     from commissioning.decide.files import example, read_case, read_exercise
     from commissioning.decide.pbma import best_package
     from commissioning.decide.portfolio import ContractLine, Facts, assess, read_recorded
+    from commissioning.decide.records import merge_recorded, stored_recorded
     from commissioning.operations import register
     from commissioning.operations.base import DEMO_LEDGER_KEY, open_operations
     from commissioning.reports.decide_report import (
@@ -310,7 +311,10 @@ def _portfolio(
         contracts=contracts,
         top_programmes=list(attributable["programme"].head(3)),
     )
-    recorded = read_recorded(example("effectiveness.toml"))
+    # people's records: the example file, and what was recorded in the workbench
+    recorded = merge_recorded(
+        read_recorded(example("effectiveness.toml")), stored_recorded(wrap_duckdb(con))
+    )
     pilots = [ev.naive, ev.matched.estimate] if ev is not None else []
     write_portfolio_page(
         outputs, facts, assess(facts, recorded), programmes, pilots, [(case, link)]
