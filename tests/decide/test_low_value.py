@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commissioning.decide.low_value import (
     by_provider,
@@ -200,3 +202,30 @@ def test_cost_per_qaly_against_the_nice_threshold() -> None:
     assert cost_per_qaly(c(-10_000, 1)) is None
     assert against_threshold(c(10_000, -1)) == "dominated"
     assert against_threshold(c(10_000, None)) == "QALYs not known"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["P1", "P2", "P3", "P4"]),
+            st.sampled_from(["18-64", "65+"]),
+            st.sampled_from(["criteria", "not_routine"]),
+            st.floats(100, 5_000),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_the_money_released_never_exceeds_what_the_home_practices_spend(
+    rows: list[tuple[str, str, str, float]],
+) -> None:
+    procedures = pd.DataFrame(
+        [(f"X {c}", c, p, band, "F", cost) for p, band, c, cost in rows],
+        columns=["intervention", "category", "practice_code", "age_band", "sex", "cost_gbp"],
+    )
+    s = low_value_summary(procedures, POPULATION, ["P1", "P2"])
+    assert (s["released_gbp"] >= 0).all()
+    assert (s["released_gbp"] <= s["cost_gbp"] + 1e-6).all()
+    zero = s[s["category"] == "not_routine"]
+    assert zero["released_gbp"].to_numpy() == pytest.approx(zero["cost_gbp"].to_numpy())
