@@ -120,3 +120,29 @@ def test_a_series_on_the_model_is_recovered_exactly(
     assert its.trend_change.estimate == pytest.approx(b3, abs=1e-6)
     assert its.average_effect.estimate == pytest.approx(b2 + b3 * (after - 1) / 2, abs=1e-6)
     assert its.level_change.se == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_pilot_series_counts_a_reused_comparison_once() -> None:
+    """Two treated people (rows 0, 1) matched to the same comparison (row 2): the
+    comparison's mean counts its events twice over two pairs, its distinct count once."""
+    import pandas as pd
+
+    from commissioning.decide.evaluation import Estimate, Matched, Pilot, pilot_series
+
+    c = pd.DataFrame({"person_id": ["a", "b", "z"]})
+    m = Matched(Estimate("matched", 0, 0, 0, 2, 1), pd.DataFrame(), 0, 0.0, (0, 1), (2, 2))
+    events = pd.DataFrame(
+        {
+            "person_id": ["a", "a", "b", "z", "z", "z"],
+            "start_date": pd.to_datetime(
+                ["2022-04-03", "2022-04-20", "2023-05-01", "2022-04-09", "2023-05-02", "2021-01-01"]
+            ),
+        }
+    )
+    s = pilot_series(c, m, events, Pilot("x", 2022, 2023, ("A",)))
+    assert len(s) == 24 and str(s["month"].iloc[0]) == "2022-04"
+    april, may_after = s.iloc[0], s.iloc[13]
+    assert (april["treated"], april["treated_events"]) == (1.0, 2)  # a's two, over 2 people
+    assert (april["comparison"], april["comparison_events"]) == (1.0, 1)  # z's one, twice
+    assert (may_after["treated"], may_after["comparison"]) == (0.5, 1.0)
+    assert s["comparison_events"].sum() == 2  # the 2021 event is outside the two years

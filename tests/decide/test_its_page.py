@@ -30,6 +30,8 @@ def _evaluation(treated_events: list[int]) -> Evaluation:
             "month": months,
             "treated": np.array(treated_events, dtype=float) / 20,
             "comparison": np.full(24, 1.0),
+            "treated_events": treated_events,
+            "comparison_events": [20] * 24,
         }
     )
     its = interrupted_time_series(series["treated"], 12, control=series["comparison"])

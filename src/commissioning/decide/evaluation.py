@@ -376,25 +376,31 @@ def pilot_series(
     ``events`` has one row per event: ``person_id`` and ``start_date`` (the events the
     outcome counts, e.g. emergency admissions). A comparison person matched to several
     treated people counts once for each. Columns: ``month`` (a monthly period),
-    ``treated``, ``comparison`` (mean events per person in the month)."""
+    ``treated``, ``comparison`` (mean events per person in the month), and
+    ``treated_events``, ``comparison_events`` (the distinct events behind them)."""
     months = _months(pilot.before_year) + _months(pilot.after_year)
     ev = events.assign(month=pd.to_datetime(events["start_date"]).dt.to_period("M"))
     ev = ev[ev["month"].isin(months)]
     per_person = ev.groupby(["person_id", "month"]).size()
 
-    def mean_series(rows: tuple[int, ...]) -> np.ndarray:
+    def by_month(rows: tuple[int, ...], weighted: bool) -> np.ndarray:
         ids = c["person_id"].to_numpy()[list(rows)]
         uses = pd.Series(ids).value_counts()  # with replacement: weight by uses
+        if not weighted:
+            uses = uses.clip(upper=1)
         counts = per_person[per_person.index.get_level_values(0).isin(uses.index)]
-        weighted = counts * uses.reindex(counts.index.get_level_values(0)).to_numpy()
-        by_month = weighted.groupby(level=1).sum().reindex(months, fill_value=0)
-        return by_month.to_numpy(dtype=float) / max(len(rows), 1)
+        weights = uses.reindex(counts.index.get_level_values(0)).to_numpy()
+        total = (counts * weights).groupby(level=1).sum().reindex(months, fill_value=0)
+        return total.to_numpy(dtype=float)
 
+    n_t, n_c = max(len(matched.treated_rows), 1), max(len(matched.control_rows), 1)
     return pd.DataFrame(
         {
             "month": months,
-            "treated": mean_series(matched.treated_rows),
-            "comparison": mean_series(matched.control_rows),
+            "treated": by_month(matched.treated_rows, True) / n_t,
+            "comparison": by_month(matched.control_rows, True) / n_c,
+            "treated_events": by_month(matched.treated_rows, False).astype(int),
+            "comparison_events": by_month(matched.control_rows, False).astype(int),
         }
     )
 

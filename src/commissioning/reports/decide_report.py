@@ -506,18 +506,18 @@ def write_case_page(outputs: Outputs, cf: CaseFile, link: ContractLink | None = 
 
 def _its_section(outputs: Outputs, ev: Evaluation, truth: float | None) -> Section | None:
     """The interrupted time series of the matched groups: the monthly series, the fitted
-    line and the line before the start carried on. Monthly counts of events are published
-    only when none is from 1 to the threshold less one; otherwise the chart shows the
+    line and the line before the start carried on. Monthly counts of events (distinct
+    events: a comparison person matched twice counts once) are published only when none
+    is from 1 to the threshold less one; otherwise the chart shows the
     fitted lines alone (with the fit, a hidden month could be solved for)."""
     if ev.its is None or ev.series is None or ev.its_estimate is None:
         return None
     its, series, m = ev.its, ev.series, ev.matched.estimate
-    n_treated, n_compared = len(ev.matched.treated_rows), len(ev.matched.control_rows)
     counts = pd.DataFrame(
         {
             "month": series["month"].astype(str),
-            "treated_events": (series["treated"] * n_treated).round().astype(int),
-            "comparison_events": (series["comparison"] * n_compared).round().astype(int),
+            "treated_events": series["treated_events"],
+            "comparison_events": series["comparison_events"],
         }
     )
     small = counts[["treated_events", "comparison_events"]]
