@@ -12,6 +12,7 @@ import pytest
 from commissioning.data.queries import activity_years
 from commissioning.decide.from_store import (
     home_practices,
+    low_value_in_store,
     practice_population,
     procedure_activity,
 )
@@ -46,3 +47,9 @@ def test_written_procedures_are_found_and_priced(small_population: Path) -> None
     assert 0 < at_home < len(matched)  # the benchmark uses every place; the money, home
     assert knee["procedures"] == at_home
     assert knee["released_gbp"] == pytest.approx(1_000 * at_home)  # not routine: all of it
+    found = low_value_in_store(tables, year)
+    assert found.summary.equals(low_value_summary(matched, pop, home))
+    assert found.providers["procedures"].sum() == at_home
+    knee_practices = found.practices[found.practices["intervention"] == knee.name]
+    assert knee_practices["observed"].sum() == len(matched)
+    assert knee_practices["expected"].sum() == pytest.approx(len(matched))

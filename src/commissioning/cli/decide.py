@@ -64,9 +64,13 @@ def priorities(
         from commissioning.decide.from_store import low_value_in_store
 
         _, tables, years = _open_store_tables(store, None)
-        low_value = low_value_in_store(tables, years[-1])
+        found_in_store = low_value_in_store(tables, years[-1])
+        low_value = found_in_store.summary
     opp = pd.read_csv(opportunity) if opportunity is not None else None
     outputs = _pack(out_dir)
+    if store is not None:  # for analysts: by provider and by practice, small counts and all
+        outputs.restricted_table("low_value_by_provider.csv", found_in_store.providers)
+        outputs.restricted_table("low_value_by_practice.csv", found_in_store.practices)
     page = write_priorities_page(outputs, ef, low_value, opp)
     found = with_found(ef, low_value, opp, threshold=outputs.threshold)
     best = best_package(found.exercise.exercise)

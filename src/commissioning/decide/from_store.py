@@ -5,6 +5,7 @@ count. Ibis queries only; the calculation is in the modules beside this one."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -82,10 +83,34 @@ def home_practices(tables: Tables) -> list[str]:
     return sorted(rows["practice_code"].astype(str))
 
 
-def low_value_in_store(tables: Tables, year: int) -> pd.DataFrame:
-    """:func:`commissioning.decide.low_value.low_value_summary` of the store's procedures
-    in the financial ``year``, for the home place's practices against all practices."""
-    from commissioning.decide.low_value import low_value_summary, match_ebi, read_ebi_list
+@dataclass(frozen=True)
+class LowValue:
+    """The low-value count of one year: the summary by intervention
+    (:func:`~commissioning.decide.low_value.low_value_summary`) and, for analysts, the
+    procedures by provider and the practices' standardised ratios (small counts: keep
+    them in the restricted folder)."""
+
+    summary: pd.DataFrame
+    providers: pd.DataFrame
+    practices: pd.DataFrame
+
+
+def low_value_in_store(tables: Tables, year: int) -> LowValue:
+    """The store's procedures on the Evidence-Based Interventions list in the financial
+    ``year``, for the home place's practices against all practices."""
+    from commissioning.decide.low_value import (
+        by_practice,
+        by_provider,
+        low_value_summary,
+        match_ebi,
+        read_ebi_list,
+    )
 
     procedures = match_ebi(procedure_activity(tables, year), read_ebi_list())
-    return low_value_summary(procedures, practice_population(tables, year), home_practices(tables))
+    population = practice_population(tables, year)
+    home = home_practices(tables)
+    return LowValue(
+        low_value_summary(procedures, population, home),
+        by_provider(procedures[procedures["practice_code"].isin(home)]),
+        by_practice(procedures, population),
+    )

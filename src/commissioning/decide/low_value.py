@@ -204,6 +204,16 @@ def by_provider(procedures: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def by_practice(procedures: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """:func:`practice_ratios` of every intervention, one table (``intervention`` first)."""
+    parts = [
+        practice_ratios(group, population).assign(intervention=name)
+        for name, group in procedures.groupby("intervention", sort=True)
+    ]
+    columns = ["intervention", "practice_code", "people", "observed", "expected", "ratio"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
 def _slug(text: str) -> str:
     return "-".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split())
 
