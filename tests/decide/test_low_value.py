@@ -93,10 +93,24 @@ def test_the_money_released_at_the_benchmark() -> None:
     assert t["benchmark_ratio"] == pytest.approx(0.7333333, abs=1e-6)
     assert t["procedures_above_benchmark"] == pytest.approx(6.8333333, abs=1e-6)
     assert t["released_gbp"] == pytest.approx(8_200)
+    assert t["years"] == 1
+    two = low_value_summary(_procedures(), POPULATION, ["P1", "P2"], years=2)
+    two = two.set_index("intervention").loc["Tonsillectomy"]  # the same, pooled over 2 years
+    assert (two["procedures"], two["released_gbp"]) == (16, pytest.approx(4_100))
     snoring = s.loc["Snoring surgery"]
     assert snoring["procedures"] == 2 and snoring["released_gbp"] == pytest.approx(2_000)
     assert snoring["rule"] == "to zero: not to be routinely commissioned"
     assert pd.isna(snoring["benchmark_ratio"])
+
+
+def test_no_practice_expecting_five_no_benchmark_and_no_money() -> None:
+    # P2's 4 and P3's 4 only: rates 6 / 4,000 and 2 / 4,000; expected P1 2, P2 3, P3 2, P4 1
+    few = _procedures().query("intervention == 'Tonsillectomy' and practice_code in ('P2', 'P3')")
+    ratios = practice_ratios(few, POPULATION).set_index("practice_code")
+    assert ratios["expected"].to_dict() == pytest.approx({"P1": 2, "P2": 3, "P3": 2, "P4": 1})
+    s = low_value_summary(few, POPULATION, ["P1", "P2"]).iloc[0]
+    assert pd.isna(s["benchmark_ratio"]) and s["released_gbp"] == 0
+    assert s["procedures"] == 4
 
 
 def test_candidates_release_the_money_and_carry_the_panels_scores() -> None:

@@ -33,13 +33,13 @@ def test_written_procedures_are_found_and_priced(small_population: Path) -> None
     act.loc[in_year.index, "primary_diagnosis"] = "M17.1"
     act.loc[in_year.index, "cost_gbp"] = 1_000
     tables["activity"] = ibis.memtable(act)
-    procs = procedure_activity(tables, year)
+    procs = procedure_activity(tables, [year])
     matched = match_ebi(procs, read_ebi_list())
     assert set(matched["procedure_code"]) == {"W85.1"}
     # every written procedure of someone registered at mid-year is found, once
     assert 40 <= len(matched) <= 60
     home = home_practices(tables)
-    pop = practice_population(tables, year)
+    pop = practice_population(tables, [year])
     assert pop["people"].sum() > 3_000
     summary = low_value_summary(matched, pop, home).set_index("intervention")
     knee = summary.loc["Knee arthroscopy for patients with osteoarthritis"]
@@ -47,7 +47,7 @@ def test_written_procedures_are_found_and_priced(small_population: Path) -> None
     assert 0 < at_home < len(matched)  # the benchmark uses every place; the money, home
     assert knee["procedures"] == at_home
     assert knee["released_gbp"] == pytest.approx(1_000 * at_home)  # not routine: all of it
-    found = low_value_in_store(tables, year)
+    found = low_value_in_store(tables, [year])
     assert found.summary.equals(low_value_summary(matched, pop, home))
     assert found.providers["procedures"].sum() == at_home
     knee_practices = found.practices[found.practices["intervention"] == knee.name]

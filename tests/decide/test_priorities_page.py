@@ -33,6 +33,7 @@ LOW_VALUE = pd.DataFrame(
         }
     ),
     mean_cost_gbp=lambda f: f["cost_gbp"] / f["procedures"],
+    years=1,
     benchmark_ratio=[0.7333, float("nan"), 0.9],
     procedures_above_benchmark=lambda f: f["released_gbp"] / f["mean_cost_gbp"],
 )

@@ -36,7 +36,7 @@ def priorities(
         typer.Option(
             "--store",
             help="A store to find low-value procedures in (the Evidence-Based "
-            "Interventions list, latest year), as disinvestment candidates.",
+            "Interventions list, the latest three years), as disinvestment candidates.",
         ),
     ] = None,
     opportunity: Annotated[
@@ -64,7 +64,7 @@ def priorities(
         from commissioning.decide.from_store import low_value_in_store
 
         _, tables, years = _open_store_tables(store, None)
-        found_in_store = low_value_in_store(tables, years[-1])
+        found_in_store = low_value_in_store(tables, years[-3:])
         low_value = found_in_store.summary
     opp = pd.read_csv(opportunity) if opportunity is not None else None
     outputs = _pack(out_dir)

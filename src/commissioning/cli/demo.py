@@ -195,7 +195,7 @@ def _decide(outputs: Outputs, tables: dict[str, ir.Table], years: list[int]) -> 
     opportunity_csv = outputs.published / "opportunity.csv"
     opportunity = pd.read_csv(opportunity_csv) if opportunity_csv.exists() else None
     titles = {i.id: i.title for i in default_library().indicators}
-    low_value = low_value_in_store(tables, years[-1])
+    low_value = low_value_in_store(tables, years[-3:])
     outputs.restricted_table("low_value_by_provider.csv", low_value.providers)
     outputs.restricted_table("low_value_by_practice.csv", low_value.practices)
     write_priorities_page(

@@ -44,26 +44,27 @@ def _band(age: ir.IntegerValue) -> ir.StringValue:
     return out
 
 
-def practice_population(tables: Tables, year: int) -> pd.DataFrame:
-    """People registered at mid-year by practice, age band and sex (``practice_code``,
-    ``age_band``, ``sex``, ``people``)."""
-    pop = mid_year_population(tables, [year])
+def practice_population(tables: Tables, years: Sequence[int]) -> pd.DataFrame:
+    """People registered at mid-year by practice, age band and sex, summed over the
+    financial ``years`` (person-years: ``practice_code``, ``age_band``, ``sex``,
+    ``people``)."""
+    pop = mid_year_population(tables, list(years))
     pop = pop.mutate(age_band=_band(pop.age_years))
     return (
         pop.group_by(["practice_code", "age_band", "sex"]).aggregate(people=pop.count()).to_pandas()
     )
 
 
-def procedure_activity(tables: Tables, year: int) -> pd.DataFrame:
-    """Activity with a procedure code in the financial ``year``, with the person's
-    practice, age band and sex at mid-year (people not registered at mid-year are left
-    out): ``procedure_code``, ``primary_diagnosis``, ``provider_code``, ``cost_gbp``,
-    ``practice_code``, ``age_band``, ``sex``."""
-    act = activity_in_years(tables, [year])
+def procedure_activity(tables: Tables, years: Sequence[int]) -> pd.DataFrame:
+    """Activity with a procedure code in the financial ``years``, with the person's
+    practice, age band and sex at mid-year of its year (people not registered at mid-year
+    are left out): ``procedure_code``, ``primary_diagnosis``, ``provider_code``,
+    ``cost_gbp``, ``practice_code``, ``age_band``, ``sex``."""
+    act = activity_in_years(tables, list(years))
     act = act.filter(act.procedure_code.notnull())
-    pop = mid_year_population(tables, [year])
-    pop = pop.select("person_id", "practice_code", "sex", age_band=_band(pop.age_years))
-    j = act.join(pop, "person_id")
+    pop = mid_year_population(tables, list(years))
+    pop = pop.select("person_id", "year", "practice_code", "sex", age_band=_band(pop.age_years))
+    j = act.join(pop, ["person_id", "year"])
     return j.select(
         "procedure_code",
         "primary_diagnosis",
@@ -95,9 +96,10 @@ class LowValue:
     practices: pd.DataFrame
 
 
-def low_value_in_store(tables: Tables, year: int) -> LowValue:
+def low_value_in_store(tables: Tables, years: Sequence[int]) -> LowValue:
     """The store's procedures on the Evidence-Based Interventions list in the financial
-    ``year``, for the home place's practices against all practices."""
+    ``years`` (pooled, so that practices' counts are large enough to compare; money a
+    year), for the home place's practices against all practices."""
     from commissioning.decide.low_value import (
         by_practice,
         by_provider,
@@ -106,11 +108,11 @@ def low_value_in_store(tables: Tables, year: int) -> LowValue:
         read_ebi_list,
     )
 
-    procedures = match_ebi(procedure_activity(tables, year), read_ebi_list())
-    population = practice_population(tables, year)
+    procedures = match_ebi(procedure_activity(tables, years), read_ebi_list())
+    population = practice_population(tables, years)
     home = home_practices(tables)
     return LowValue(
-        low_value_summary(procedures, population, home),
+        low_value_summary(procedures, population, home, len(years)),
         by_provider(procedures[procedures["practice_code"].isin(home)]),
         by_practice(procedures, population),
     )

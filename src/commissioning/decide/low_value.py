@@ -14,7 +14,8 @@ the cost of the procedures above a benchmark:
   age and sex (expected = the practice's people in each age band and sex times the rate
   of all practices there; Breslow and Day, *Statistical Methods in Cancer Research* vol.
   II, IARC, 1987, ch. 2); the benchmark ratio is the 25th percentile of the practices'
-  observed-to-expected ratios, among practices expecting at least one procedure; a
+  observed-to-expected ratios, among practices expecting at least five procedures (none:
+  no benchmark, and no money claimed); a
   practice's excess is its observed count less expected times the benchmark ratio, where
   positive. The money is the excess times the mean cost of the home practices' procedures.
 
@@ -41,8 +42,10 @@ import pandas as pd
 from commissioning.decide.pbma import Candidate
 
 BENCHMARK_QUANTILE = 0.25
-#: A practice must expect at least this many procedures to help set the benchmark.
-MIN_EXPECTED = 1.0
+#: A practice must expect at least this many procedures to help set the benchmark: below
+#: it, a ratio of 0 is often chance (no procedure where 2 were expected happens 14% of
+#: the time), and the lowest quartile would fall to zero.
+MIN_EXPECTED = 5.0
 RULES = {
     "not_routine": "to zero: not to be routinely commissioned",
     "criteria": "to the lowest quartile of practices' age-sex standardised rates",
@@ -116,17 +119,20 @@ def low_value_summary(
     procedures: pd.DataFrame,
     population: pd.DataFrame,
     home_practices: Sequence[str] | None = None,
+    years: int = 1,
 ) -> pd.DataFrame:
     """One row per intervention found: the home practices' procedures and their cost, the
     benchmark and the money released by bringing them down to it.
 
     ``procedures``: :func:`match_ebi`'s rows with ``practice_code``, ``age_band``,
-    ``sex``, ``cost_gbp``; ``population`` as for :func:`practice_ratios`. Rates and the
+    ``sex``, ``cost_gbp``, over ``years`` years; ``population`` as for
+    :func:`practice_ratios` (person-years over the same years). Rates and the
     benchmark use every practice; the counts and money are those of ``home_practices``
     (all when None), priced at their mean cost (so an item not to be routinely
     commissioned releases its whole cost). Columns: ``intervention``, ``category``,
-    ``rule``, ``procedures``, ``cost_gbp``, ``mean_cost_gbp``, ``benchmark_ratio`` (NaN for zero),
-    ``procedures_above_benchmark``, ``released_gbp``."""
+    ``rule``, ``years``, ``procedures`` and ``cost_gbp`` (over the years),
+    ``mean_cost_gbp``, ``benchmark_ratio`` (NaN for zero, or none to be had),
+    ``procedures_above_benchmark`` and ``released_gbp`` (a year)."""
     rows = []
     for (name, category), group in procedures.groupby(["intervention", "category"], sort=True):
         ratios = practice_ratios(group, population)
@@ -155,12 +161,13 @@ def low_value_summary(
                 "intervention": name,
                 "category": category,
                 "rule": RULES[str(category)],
+                "years": years,
                 "procedures": len(home_procs),
                 "cost_gbp": float(home_procs["cost_gbp"].astype(float).sum()),
                 "mean_cost_gbp": mean_cost,
                 "benchmark_ratio": bench,
-                "procedures_above_benchmark": above,
-                "released_gbp": above * mean_cost,
+                "procedures_above_benchmark": above / years,
+                "released_gbp": above * mean_cost / years,
             }
         )
     return pd.DataFrame(
@@ -169,6 +176,7 @@ def low_value_summary(
             "intervention",
             "category",
             "rule",
+            "years",
             "procedures",
             "cost_gbp",
             "mean_cost_gbp",

@@ -143,6 +143,7 @@ def _qaly_plane(frame: pd.DataFrame) -> go.Figure | None:
 LOW_VALUE_DISCLOSURE = Disclosure(
     counts=["procedures"],
     derived=list(HIDDEN_WITH_COUNT),
+    labels=["years"],
     safe={"benchmark_ratio": "a quartile of the observed-to-expected ratios of all practices"},
 )
 
@@ -156,15 +157,17 @@ def _found_section(
     tables = []
     if low_value is not None:
         outputs.table("low_value_procedures.csv", low_value, LOW_VALUE_DISCLOSURE)
+        n = int(low_value["years"].max()) if len(low_value) else 1
+        years_text = "a year" if n == 1 else f"{n} years"
         tables.append(
             TableBlock(
                 "Procedures on the Evidence-Based Interventions list",
                 [
                     "Intervention",
-                    "Procedures",
-                    "Cost",
+                    f"Procedures ({years_text})",
+                    f"Cost ({years_text})",
                     "Brought down",
-                    "Procedures above",
+                    "Procedures above, a year",
                     "Money released a year",
                 ],
                 [
@@ -183,7 +186,8 @@ def _found_section(
                 note=f"Interventions with 1 to {outputs.threshold - 1} procedures are hidden "
                 "and make no candidate. 'To zero': not to be routinely commissioned. 'To the "
                 "lowest quartile': each practice's procedures, standardised for age and sex, "
-                "above the rate of the practice a quarter of the way up.",
+                "above the rate of the practice a quarter of the way up (of practices "
+                "expecting at least five procedures; with none, no money is claimed).",
             )
         )
     if variation:
