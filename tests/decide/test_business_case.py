@@ -20,6 +20,8 @@ mitigated: 12%, so £112,000), running costs of £50,000 and cash-releasing savi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -116,3 +118,37 @@ def test_a_malformed_case_names_the_field() -> None:
         BusinessCase("x", [CashFlow("y", "income", {0: 5.0})])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="bias_mitigated must be from 0 to 1"):
         BusinessCase("x", [CashFlow("y", "cost", {0: 5.0})], bias_mitigated=1.5)
+
+
+def test_a_case_is_linked_to_the_contract_that_delivers_it() -> None:
+    from commissioning.decide.business_case import Registered, contract_link
+
+    register = {"frail-elderly-alliance": Registered(("1.0", "1.1"), "live")}
+    ok = contract_link("approved", "frail-elderly-alliance", "1.1", register)
+    assert (ok.contract_status, ok.flag) == ("live", "")
+    assert contract_link("approved", "frail-elderly-alliance", None, register).flag == ""
+    missing = contract_link("approved", "falls-hub", "1.0", register)
+    assert missing.flag == "contract falls-hub is not in the register"
+    assert missing.contract_status == "not registered"
+    wrong = contract_link("approved", "frail-elderly-alliance", "2.0", register)
+    assert wrong.flag == (
+        "contract frail-elderly-alliance has no version 2.0 in the register (registered: 1.0, 1.1)"
+    )
+    unnamed = contract_link("approved", None, None, register)
+    assert unnamed.flag == "approved, but names no contract to deliver it"
+    assert contract_link("draft", None, None, register).flag == ""  # not yet needed
+
+
+def test_the_case_file_names_its_contract(tmp_path: Path) -> None:
+    from commissioning.decide.files import example, read_case
+
+    cf = read_case(example("falls_case.toml"))
+    assert (cf.status, cf.contract_id, cf.contract_version) == (
+        "approved",
+        "frail-elderly-alliance",
+        "1.0",
+    )
+    bad = tmp_path / "c.toml"
+    bad.write_text('name = "x"\nstatus = "agreed"\nflows = []\n')
+    with pytest.raises(ValueError, match="status"):
+        read_case(bad)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from commissioning.cli.main import app
@@ -63,9 +64,59 @@ def test_a_pilot_is_evaluated_on_the_stores_own_data(
     text = " ".join(result.output.split())
     assert text.startswith("Matched difference in differences: ")
     assert "regression to the mean" in text
+    assert "Interrupted time series: " in text
     page = (tmp_path / "published" / "pilot_evaluation.html").read_text()
+    assert "Month by month: an interrupted time series" in page
+    series = pd.read_csv(tmp_path / "published" / "pilot_series.csv")
+    assert len(series) == 24 and series["month"].iloc[0] == "2021-04"
     assert "Planted in the synthetic data" not in page  # no truth claimed for real data
     assert audit_published(tmp_path / "published") == []
     result = runner.invoke(app, [*args, "--before", "2019", "--after", "2022"])
     assert result.exit_code == 2
     assert "the store has no activity in [2019]" in " ".join(result.output.split())
+
+
+def test_priorities_with_candidates_found_in_a_store(
+    small_population: Path, tmp_path: Path
+) -> None:
+    """The small population has no procedure on the list (hip and knee replacements
+    only): none is found, and the benchmark's opportunity still makes a candidate that
+    waits for the panel's scores."""
+    store = tmp_path / "s.duckdb"
+    files = [str(p) for p in sorted(small_population.glob("*.parquet"))]
+    assert runner.invoke(app, ["load", "--demo", "--store", str(store), *files]).exit_code == 0
+    opportunity = tmp_path / "opportunity.csv"
+    pd.DataFrame(
+        {
+            "indicator_id": ["emergency_admissions"],
+            "benchmark": ["Mean of all peers"],
+            "opportunity_gbp": [120_000.0],
+        }
+    ).to_csv(opportunity, index=False)
+    example = tmp_path / "priorities.toml"
+    assert (
+        runner.invoke(app, ["decide", "example", "priorities", "--to", str(example)]).exit_code == 0
+    )
+    result = runner.invoke(
+        app,
+        [
+            "decide",
+            "priorities",
+            str(example),
+            "--store",
+            str(store),
+            "--opportunity",
+            str(opportunity),
+            "--out",
+            str(tmp_path / "pack"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Best package: falls, social-prescribing, stop-arthroscopy (value 17.9)" in text
+    assert "Evidence-Based Interventions list: 0 interventions found, £0 a year" in text
+    assert (
+        "to score: variation-emergency-admissions (Bring emergency admissions to the mean "
+        "of all peers, releases £120,000 a year)" in text
+    )
+    assert audit_published(tmp_path / "pack" / "published") == []

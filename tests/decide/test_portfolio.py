@@ -72,3 +72,38 @@ def test_a_malformed_record_names_the_field(tmp_path: Path) -> None:
         ValueError, match=r"entries\.0\.measure: Input should be less than or equal to 9"
     ):
         read_recorded(bad)
+
+
+def test_the_portfolio_flags_a_case_whose_contract_is_not_registered(tmp_path: Path) -> None:
+    import dataclasses
+
+    import pandas as pd
+
+    from commissioning.decide.business_case import Registered, contract_link
+    from commissioning.decide.files import read_case
+    from commissioning.reports.decide_report import write_case_page, write_portfolio_page
+    from commissioning.reports.publish import Outputs
+
+    register = {"frail-elderly-alliance": Registered(("1.0",), "live")}
+    falls = read_case(example("falls_case.toml"))
+    hub = dataclasses.replace(falls, contract_id="falls-hub", contract_version=None)
+    hub = dataclasses.replace(hub, case=dataclasses.replace(hub.case, name="Falls hub"))
+    cases = [
+        (c, contract_link(c.status, c.contract_id, c.contract_version, register))
+        for c in (falls, hub)
+    ]
+    outputs = Outputs(tmp_path)
+    programmes = pd.DataFrame({"programme": ["Circulation"], "spend_gbp": [5e6], "change": [0.05]})
+    write_portfolio_page(outputs, FACTS, assess(FACTS), programmes, [], cases)
+    page = (outputs.published / "portfolio.html").read_text()
+    table = page[page.index("Business cases</caption>") :]
+    assert "frail-elderly-alliance v1.0</td><td>live</td>" in table.replace("\n", "")
+    flagged = '<tr class="miss"><th scope="row">Falls hub</th>'
+    assert flagged in table.replace("\n", "")
+    assert "contract falls-hub is not in the register" in table
+    write_case_page(outputs, falls, cases[0][1])
+    case_page = (outputs.published / "business_case.html").read_text()
+    assert (
+        "The case is approved; contract frail-elderly-alliance version 1.0 delivers it "
+        "(in the register: live)." in case_page
+    )

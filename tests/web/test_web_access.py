@@ -179,6 +179,18 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/analysis/people"): Case(frozenset({"analyst"}), shared=True),
     ("GET", "/api/v1/analysis/people"): Case(frozenset({"analyst"}), shared=True),
+    ("GET", "/portfolio/measures"): Case(frozenset({"analyst", "contract_manager"}), shared=True),
+    ("POST", "/portfolio/measures"): Case(
+        frozenset({"analyst", "contract_manager"}),
+        body={
+            "measure": "7",
+            "status": "met",
+            "value": "31 of 40",
+            "measured_on": "2025-02-14",
+            "source": "survey",
+        },
+        shared=True,
+    ),
     ("GET", "/data"): Case(frozenset({"data_manager"}), shared=True),
     ("GET", "/api/v1/data/loads"): Case(frozenset({"data_manager"}), shared=True),
     ("POST", "/data/upload"): Case(frozenset({"data_manager"}), shared=True),

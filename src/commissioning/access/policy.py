@@ -53,6 +53,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_data": frozenset({"data_manager"}),
     "manage_users": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
+    "record_measures": frozenset({"analyst", "contract_manager"}),
 }
 
 #: Permissions that act for the commissioner of a contract (the organisation must hold a

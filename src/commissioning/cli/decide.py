@@ -28,34 +28,110 @@ def _pack(out_dir: Path) -> Outputs:
 
 @decide_app.command("priorities")
 @friendly_errors
-def priorities(file: FileArgument, out_dir: OutOption = Path("out")) -> None:
+def priorities(
+    file: FileArgument,
+    out_dir: OutOption = Path("out"),
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="A store to find low-value procedures in (the Evidence-Based "
+            "Interventions list, the latest three years), as disinvestment candidates.",
+        ),
+    ] = None,
+    opportunity: Annotated[
+        Path | None,
+        typer.Option(
+            "--opportunity",
+            help="The benchmark's opportunity.csv: money released at the peers' mean, as "
+            "disinvestment candidates.",
+        ),
+    ] = None,
+) -> None:
     """The best package of candidates within the budget, the greedy ranking beside it,
-    and how the choice turns on the weights and on uncertain scores."""
-    from commissioning.decide.files import read_exercise
+    how the choice turns on the weights and on uncertain scores, cost per QALY against
+    NICE's threshold, and disinvestment candidates found in the data."""
+    import pandas as pd
+
+    from commissioning.decide.files import read_exercise, with_found
     from commissioning.decide.pbma import best_package
     from commissioning.reports.decide_report import write_priorities_page
 
     ef = read_exercise(file)
-    best = best_package(ef.exercise)
-    page = write_priorities_page(_pack(out_dir), ef)
+    low_value = None
+    if store is not None:
+        from commissioning.cli.main import _open_store_tables
+        from commissioning.decide.from_store import low_value_in_store
+
+        _, tables, years = _open_store_tables(store, None)
+        found_in_store = low_value_in_store(tables, years[-3:])
+        low_value = found_in_store.summary
+    opp = pd.read_csv(opportunity) if opportunity is not None else None
+    outputs = _pack(out_dir)
+    if store is not None:  # for analysts: by provider and by practice, small counts and all
+        outputs.restricted_table("low_value_by_provider.csv", found_in_store.providers)
+        outputs.restricted_table("low_value_by_practice.csv", found_in_store.practices)
+    page = write_priorities_page(outputs, ef, low_value, opp)
+    found = with_found(ef, low_value, opp, threshold=outputs.threshold)
+    best = best_package(found.exercise.exercise)
     out.print(f"Best package: {', '.join(best.chosen) or 'nothing'} (value {best.value:.1f})")
+    if found.low_value is not None:
+        lv = found.low_value
+        out.print(
+            f"Low-value procedures on the Evidence-Based Interventions list: "
+            f"{len(lv)} interventions found, £{lv['released_gbp'].sum():,.0f} a year "
+            "released at the benchmarks (small counts left out)"
+        )
+    for c in found.waiting:
+        out.print(f"to score: {c.id} ({c.name}, releases £{-c.cost:,.0f} a year)")
     out.print(f"Written to {page}")
 
 
 @decide_app.command("case")
 @friendly_errors
-def case(file: FileArgument, out_dir: OutOption = Path("out")) -> None:
+def case(
+    file: FileArgument,
+    out_dir: OutOption = Path("out"),
+    records: Annotated[
+        str | None,
+        typer.Option(
+            "--records",
+            help="The record store whose contract register the case's contract is checked "
+            "against: a DuckDB file or postgresql://...",
+        ),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Use the demo ledger key (synthetic demo store only)")
+    ] = False,
+) -> None:
     """A business case appraised by the Green Book: NPV, ROI, payback, break-even and
-    the range of the NPV."""
-    from commissioning.decide.business_case import appraise
+    the range of the NPV; with --records, the contract that delivers it checked against
+    the register."""
+    from commissioning.decide.business_case import appraise, contract_link
     from commissioning.decide.files import read_case
-    from commissioning.reports.decide_report import write_case_page
+    from commissioning.reports.decide_report import registered_contracts, write_case_page
     from commissioning.reports.formatting import gbp
 
     cf = read_case(file)
     a = appraise(cf.case)
-    page = write_case_page(_pack(out_dir), cf)
+    link = None
+    if records is not None:
+        from commissioning.cli.contract import _ops
+
+        link = contract_link(
+            cf.status,
+            cf.contract_id,
+            cf.contract_version,
+            registered_contracts(_ops(records, demo)),
+        )
+    page = write_case_page(_pack(out_dir), cf, link)
     out.print(f"Net present value {gbp(a.npv)}; benefit-cost ratio {a.benefit_cost_ratio:.2f}")
+    if link is not None:
+        out.print(
+            f"flag: {link.flag}"
+            if link.flag
+            else f"Delivered by {link.contract_id} (in the register: {link.contract_status})"
+        )
     out.print(f"Written to {page}")
 
 
@@ -97,10 +173,12 @@ def pilot(
     config: ConfigOption = None,
 ) -> None:
     """Did a pilot work? Its effect on the outcome estimated from the store's data: before
-    and after, and a propensity-matched difference in differences against eligible people
-    elsewhere, with the balance of the groups and the people needed next time."""
+    and after, a propensity-matched difference in differences against eligible people
+    elsewhere, and an interrupted time series of the matched groups by month, with the
+    balance of the groups and the people needed next time."""
     from commissioning.cli.main import _open_store_tables, _outputs
     from commissioning.decide.evaluation import Pilot, cohort, evaluate
+    from commissioning.decide.from_store import outcome_events
     from commissioning.population.person_year import person_year_table, use_columns
     from commissioning.reports.decide_report import write_evaluation_page
 
@@ -114,7 +192,8 @@ def pilot(
         raise ValueError(f"the store has no activity in {missing}; it covers {years}")
     spec = Pilot(outcome, before, after, tuple(places), min_before)
     person_year = person_year_table(tables, [before, after]).to_pandas()
-    ev = evaluate(person_year, spec)
+    events = outcome_events(tables, outcome, [before, after])
+    ev = evaluate(person_year, spec, events=events)
     sd = float(cohort(person_year, spec)["after"].std())
     page = write_evaluation_page(_outputs(out_dir, config, years), ev, None, sd)
     m = ev.matched.estimate
@@ -122,6 +201,12 @@ def pilot(
         f"Matched difference in differences: {m.effect:+.3f} per person "
         f"(95% interval {m.lower:+.3f} to {m.upper:+.3f}); before and after: {ev.naive.effect:+.3f}"
     )
+    its = ev.its_estimate
+    if its is not None:
+        out.print(
+            f"Interrupted time series: {its.effect:+.3f} per person a year "
+            f"(95% interval {its.lower:+.3f} to {its.upper:+.3f})"
+        )
     for warning in ev.warnings:
         out.print(f"note: {warning}")
     out.print(f"Written to {page}")

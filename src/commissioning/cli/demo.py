@@ -169,7 +169,7 @@ def _stage_reports(
     write_indicators_report(tables, outputs, years)
     say("7/8 benchmarking against the most similar places; priorities and a business case")
     write_benchmark_report(tables, outputs, years)
-    _decide(outputs)
+    _decide(outputs, tables, years)
     evaluation = _pilot(outputs, tables, years, say)
     say("8/8 outcome-based contracts: budgets, settlement, statements, stress tests")
     # the anchor beside the store, as the contract commands expect
@@ -181,13 +181,30 @@ def _stage_reports(
     return str(page.relative_to(outputs.restricted))
 
 
-def _decide(outputs: Outputs) -> None:
-    """The shipped priority-setting exercise and business case, as pages of the pack."""
-    from commissioning.decide.files import example, read_case, read_exercise
-    from commissioning.reports.decide_report import write_case_page, write_priorities_page
+def _decide(outputs: Outputs, tables: dict[str, ir.Table], years: list[int]) -> None:
+    """The shipped priority-setting exercise, with the disinvestment candidates found in
+    the store (low-value procedures, the benchmark's opportunity), and the business case,
+    as pages of the pack."""
+    import pandas as pd
 
-    write_priorities_page(outputs, read_exercise(example("priorities.toml")))
-    write_case_page(outputs, read_case(example("falls_case.toml")))
+    from commissioning.decide.files import example, read_exercise
+    from commissioning.decide.from_store import low_value_in_store
+    from commissioning.indicators.library import default_library
+    from commissioning.reports.decide_report import write_priorities_page
+
+    opportunity_csv = outputs.published / "opportunity.csv"
+    opportunity = pd.read_csv(opportunity_csv) if opportunity_csv.exists() else None
+    titles = {i.id: i.title for i in default_library().indicators}
+    low_value = low_value_in_store(tables, years[-3:])
+    outputs.restricted_table("low_value_by_provider.csv", low_value.providers)
+    outputs.restricted_table("low_value_by_practice.csv", low_value.practices)
+    write_priorities_page(
+        outputs,
+        read_exercise(example("priorities.toml")),
+        low_value.summary,
+        opportunity,
+        titles,
+    )
 
 
 def _pilot(
@@ -197,7 +214,13 @@ def _pilot(
     emergency admissions for people with two or more the year before), evaluated as an
     analyst would, to show each design against the truth."""
     from commissioning.data.queries import home_place
-    from commissioning.decide.evaluation import Pilot, cohort, evaluate, plant_effect
+    from commissioning.decide.evaluation import (
+        Pilot,
+        cohort,
+        evaluate,
+        plant_effect_with_events,
+    )
+    from commissioning.decide.from_store import outcome_events
     from commissioning.population.person_year import person_year_table
     from commissioning.reports.decide_report import write_evaluation_page
 
@@ -205,9 +228,11 @@ def _pilot(
         return None
     pilot = Pilot("emergency_admissions", years[-2], years[-1], (home_place(tables),), 2)
     person_year = person_year_table(tables, years[-2:]).to_pandas()
-    planted, truth = plant_effect(person_year, pilot, 0.3, seed=1)
+    events = outcome_events(tables, pilot.outcome, years[-2:])
+    assert events is not None  # emergency admissions are events
+    planted, events, truth = plant_effect_with_events(person_year, events, pilot, 0.3, seed=1)
     try:
-        ev = evaluate(planted, pilot, seed=1)
+        ev = evaluate(planted, pilot, seed=1, events=events)
         sd = float(cohort(planted, pilot)["after"].std())
         write_evaluation_page(outputs, ev, truth, sd)
     except ValueError as exc:
@@ -219,19 +244,31 @@ def _pilot(
 def _portfolio(
     outputs: Outputs, con: duckdb.DuckDBPyConnection, anchor: Path, ev: Evaluation | None
 ) -> None:
-    """The portfolio page: programmes from the published spend, contracts from the
-    register, the pilot, and the nine measures (people's records from the example)."""
+    """The business case, checked against the register, and the portfolio page:
+    programmes from the published spend, contracts from the register, the case, the
+    pilot, and the nine measures (people's records from the example)."""
     import pandas as pd
 
-    from commissioning.decide.files import example, read_exercise
+    from commissioning.decide.business_case import contract_link
+    from commissioning.decide.files import example, read_case, read_exercise
     from commissioning.decide.pbma import best_package
     from commissioning.decide.portfolio import ContractLine, Facts, assess, read_recorded
+    from commissioning.decide.records import merge_recorded, stored_recorded
     from commissioning.operations import register
     from commissioning.operations.base import DEMO_LEDGER_KEY, open_operations
-    from commissioning.reports.decide_report import write_portfolio_page
+    from commissioning.reports.decide_report import (
+        registered_contracts,
+        write_case_page,
+        write_portfolio_page,
+    )
     from commissioning.store.records import wrap_duckdb
 
     ops = open_operations(wrap_duckdb(con), DEMO_LEDGER_KEY, anchor)
+    case = read_case(example("falls_case.toml"))
+    link = contract_link(
+        case.status, case.contract_id, case.contract_version, registered_contracts(ops)
+    )
+    write_case_page(outputs, case, link)
     contracts = []
     for contract_id in register.contract_ids(ops):
         versions = register.signed_versions(ops, contract_id)
@@ -277,9 +314,14 @@ def _portfolio(
         contracts=contracts,
         top_programmes=list(attributable["programme"].head(3)),
     )
-    recorded = read_recorded(example("effectiveness.toml"))
+    # people's records: the example file, and what was recorded in the workbench
+    recorded = merge_recorded(
+        read_recorded(example("effectiveness.toml")), stored_recorded(wrap_duckdb(con))
+    )
     pilots = [ev.naive, ev.matched.estimate] if ev is not None else []
-    write_portfolio_page(outputs, facts, assess(facts, recorded), programmes, pilots)
+    write_portfolio_page(
+        outputs, facts, assess(facts, recorded), programmes, pilots, [(case, link)]
+    )
 
 
 def _web_world(con: duckdb.DuckDBPyConnection, tables: dict[str, ir.Table], anchor: Path) -> None:

@@ -225,3 +225,57 @@ def simulate(
     npv = b * benefits.sum() - c * costs.sum()
     low, median, high = np.percentile(npv, [5, 50, 95])
     return Simulation(runs, float(low), float(median), float(high), float((npv > 0).mean()))
+
+
+CASE_STATUSES = ("draft", "submitted", "approved", "rejected")
+
+
+@dataclass(frozen=True)
+class Registered:
+    """What the contract register holds of one contract: its versions and its status
+    (``draft``, ``signed``, ``live`` or ``ended``)."""
+
+    versions: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class ContractLink:
+    """The contract that delivers a case, as the register knows it. ``flag`` says what
+    is wrong ("" when nothing is): an approved case that names no contract, or names one
+    (or a version) the register does not hold."""
+
+    contract_id: str | None
+    contract_version: str | None
+    contract_status: str
+    flag: str
+
+
+def contract_link(
+    case_status: str,
+    contract_id: str | None,
+    contract_version: str | None,
+    register: Mapping[str, Registered],
+) -> ContractLink:
+    """Check the contract a case names against the register (``register``: contract id
+    to what it holds). Pure: the caller reads the register."""
+    if contract_id is None:
+        flag = "approved, but names no contract to deliver it" if case_status == "approved" else ""
+        return ContractLink(None, None, "none named", flag)
+    held = register.get(contract_id)
+    if held is None:
+        return ContractLink(
+            contract_id,
+            contract_version,
+            "not registered",
+            f"contract {contract_id} is not in the register",
+        )
+    if contract_version is not None and contract_version not in held.versions:
+        return ContractLink(
+            contract_id,
+            contract_version,
+            held.status,
+            f"contract {contract_id} has no version {contract_version} in the register "
+            f"(registered: {', '.join(held.versions)})",
+        )
+    return ContractLink(contract_id, contract_version, held.status, "")

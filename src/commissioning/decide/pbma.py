@@ -14,6 +14,11 @@ does and it can miss the best package. The choice's robustness is shown by movin
 weight (:func:`weight_sensitivity`) and by drawing the scores within their uncertainty
 (:func:`package_uncertainty`). Method: Mitton and Donaldson, *Priority setting toolkit:
 a guide to the use of economics in healthcare decision making*, BMJ Books, 2004.
+
+Where a candidate's quality-adjusted life years are known (``qalys``, gained a year; lost,
+negative, for a disinvestment), its cost per QALY is set against NICE's threshold of
+£20,000 to £30,000 per QALY gained (*NICE health technology evaluations: the manual*,
+PMG36, January 2022, chapter 6): :func:`cost_per_qaly`, :func:`against_threshold`.
 """
 
 from __future__ import annotations
@@ -26,16 +31,66 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 MAX_SCORE = 10.0
+#: NICE's range of cost per QALY gained below which a technology is normally judged
+#: cost effective (PMG36, 2022): below £20,000 normally, up to £30,000 with reasons.
+NICE_THRESHOLD_GBP = (20_000.0, 30_000.0)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """An investment (cost > 0) or disinvestment (cost < 0) with its panel scores."""
+    """An investment (cost > 0) or disinvestment (cost < 0) with its panel scores, the
+    QALYs it gains a year where known (negative: lost), and where it came from (the
+    panel, or a finding in the data)."""
 
     id: str
     name: str
     cost: float
     scores: Mapping[str, float]
+    qalys: float | None = None
+    source: str = "panel"
+
+
+def cost_per_qaly(c: Candidate) -> float | None:
+    """Cost per QALY gained (an investment) or pounds released per QALY lost (a
+    disinvestment: cost and QALYs both negative); None where the QALYs are not known or
+    one option is better on both (see :func:`against_threshold`)."""
+    if c.qalys is None or c.qalys == 0 or (c.cost > 0) != (c.qalys > 0):
+        return None
+    return c.cost / c.qalys
+
+
+def against_threshold(c: Candidate) -> str:
+    """The candidate against NICE's £20,000 to £30,000 per QALY.
+
+    An investment below £20,000 per QALY gained is "within the threshold", from £20,000
+    to £30,000 "within the upper threshold", above it "above the threshold". A
+    disinvestment is judged the other way round: releasing more than £30,000 per QALY
+    lost is "releases more than the threshold" (the money buys more health elsewhere),
+    less than £20,000 "releases less than the threshold". Saving money while gaining
+    health is "dominant"; costing money while losing health, "dominated"."""
+    if c.qalys is None:
+        return "QALYs not known"
+    low, high = NICE_THRESHOLD_GBP
+    if c.cost <= 0 and c.qalys >= 0:
+        return "dominant"
+    if c.cost >= 0 and c.qalys <= 0:
+        return "dominated"
+    ratio = c.cost / c.qalys
+    if c.cost > 0:
+        return (
+            "within the threshold"
+            if ratio < low
+            else "within the upper threshold"
+            if ratio <= high
+            else "above the threshold"
+        )
+    return (
+        "releases more than the threshold"
+        if ratio > high
+        else "releases less than the threshold"
+        if ratio < low
+        else "releases within the threshold"
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +116,15 @@ class Exercise:
 
     def value(self, c: Candidate) -> float:
         return float(sum(w * c.scores[k] for k, w in self.weights.items()))
+
+
+def join_scored(ex: Exercise, found: Sequence[Candidate]) -> tuple[Exercise, list[Candidate]]:
+    """The exercise with the candidates found in the data that the panel has scored on
+    every criterion (and whose id is not already a candidate), and those still to score."""
+    ids = {c.id for c in ex.candidates}
+    scored = [c for c in found if c.id not in ids and all(k in c.scores for k in ex.weights)]
+    waiting = [c for c in found if c.id not in ids and c not in scored]
+    return replace(ex, candidates=[*ex.candidates, *scored]), waiting
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ class Facts:
     reviewed_programmes: Sequence[str] = field(default_factory=list)
 
 
-class _Entry(BaseModel):
+class Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     measure: int = Field(ge=1, le=9)
     status: Status
@@ -145,13 +145,13 @@ class _Entry(BaseModel):
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reviewed_programmes: list[str] = Field(default_factory=list)
-    entries: list[_Entry] = Field(default_factory=list)
+    entries: list[Entry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Recorded:
     reviewed_programmes: list[str]
-    entries: dict[int, _Entry]
+    entries: dict[int, Entry]
 
 
 def read_recorded(path: Path) -> Recorded:
@@ -164,7 +164,7 @@ def read_recorded(path: Path) -> Recorded:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ValueError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    latest: dict[int, _Entry] = {}
+    latest: dict[int, Entry] = {}
     for e in sorted(data.entries, key=lambda e: e.date):
         latest[e.measure] = e
     return Recorded(data.reviewed_programmes, latest)
@@ -240,7 +240,8 @@ def assess(facts: Facts, recorded: Recorded | None = None) -> list[Assessment]:
         else:
             status, evidence = (
                 "not yet recorded",
-                "Record it in effectiveness.toml with its evidence.",
+                "Record it in the workbench (Portfolio: measures) or in effectiveness.toml, "
+                "with its evidence.",
             )
         out.append(Assessment(m, status, evidence))
     return out

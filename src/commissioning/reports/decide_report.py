@@ -9,25 +9,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from commissioning.decide.business_case import appraise, discount_factor, simulate
+from commissioning.decide.business_case import (
+    ContractLink,
+    Registered,
+    appraise,
+    discount_factor,
+    simulate,
+)
 from commissioning.decide.evaluation import Estimate, Evaluation, people_needed
-from commissioning.decide.files import CaseFile, ExerciseFile
+from commissioning.decide.files import CaseFile, ExerciseFile, with_found
+from commissioning.decide.low_value import HIDDEN_WITH_COUNT
 from commissioning.decide.pbma import (
+    NICE_THRESHOLD_GBP,
+    Candidate,
+    against_threshold,
     best_package,
+    cost_per_qaly,
     greedy_package,
     package_uncertainty,
     weight_sensitivity,
 )
 from commissioning.decide.portfolio import Assessment, Facts
-from commissioning.reports.formatting import cell, count, gbp, share
+from commissioning.reports.formatting import HIDDEN, cell, count, gbp, share
 from commissioning.reports.html import FigureBlock, Section, TableBlock, publish_page
 from commissioning.reports.publish import Disclosure, Outputs
+
+if TYPE_CHECKING:
+    from commissioning.operations.base import Operations
 
 PLAN = "the plan's estimate, not a count from person-level data"
 
@@ -55,6 +69,10 @@ def priorities_frame(ef: ExerciseFile) -> pd.DataFrame:
                 "people": ef.people.get(c.id, 0),
                 "value": ex.value(c),
                 "value_per_1000_gbp": ex.value(c) / c.cost * 1000 if c.cost > 0 else None,
+                "qalys": c.qalys,
+                "cost_per_qaly_gbp": cost_per_qaly(c),
+                "against_nice_threshold": against_threshold(c),
+                "source": c.source,
                 "in_best_package": c.id in best.chosen,
                 "in_greedy_package": c.id in greedy.chosen,
                 "share_of_runs_chosen": often[c.id],
@@ -89,7 +107,127 @@ def _bubble(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
+def _qaly_plane(frame: pd.DataFrame) -> go.Figure | None:
+    """Cost against QALYs a year, with NICE's £20,000 and £30,000 per QALY lines."""
+    known = frame[frame.qalys.notna()]
+    if known.empty:
+        return None
+    fig = go.Figure()
+    fig.add_scatter(
+        x=known.qalys,
+        y=known.cost_gbp / 1000,
+        mode="markers+text",
+        text=known.name,
+        textposition="top center",
+        marker={"size": 12, "color": "#005eb8"},
+        name="Candidates",
+    )
+    reach = max(float(known.qalys.abs().max()), 1.0) * 1.2
+    for threshold, dash in zip(NICE_THRESHOLD_GBP, ("dot", "dash"), strict=True):
+        fig.add_scatter(
+            x=[-reach, reach],
+            y=[-reach * threshold / 1000, reach * threshold / 1000],
+            mode="lines",
+            line={"color": "#768692", "dash": dash},
+            name=f"£{threshold:,.0f} per QALY",
+        )
+    fig.update_layout(
+        title="Cost and health: cost a year against QALYs a year, with NICE's threshold",
+        xaxis_title="QALYs gained a year (below 0: lost)",
+        yaxis_title="Cost a year (£ thousand; below 0 releases money)",
+        height=460,
+    )
+    return fig
+
+
+LOW_VALUE_DISCLOSURE = Disclosure(
+    counts=["procedures"],
+    derived=list(HIDDEN_WITH_COUNT),
+    labels=["years"],
+    safe={"benchmark_ratio": "a quartile of the observed-to-expected ratios of all practices"},
+)
+
+
+def _found_section(
+    outputs: Outputs,
+    low_value: pd.DataFrame | None,
+    variation: list[Candidate],
+    waiting: list[Candidate],
+) -> Section:
+    tables = []
+    if low_value is not None:
+        outputs.table("low_value_procedures.csv", low_value, LOW_VALUE_DISCLOSURE)
+        n = int(low_value["years"].max()) if len(low_value) else 1
+        years_text = "a year" if n == 1 else f"{n} years"
+        tables.append(
+            TableBlock(
+                "Procedures on the Evidence-Based Interventions list",
+                [
+                    "Intervention",
+                    f"Procedures ({years_text})",
+                    f"Cost ({years_text})",
+                    "Brought down",
+                    "Procedures above, a year",
+                    "Money released a year",
+                ],
+                [
+                    [
+                        r.intervention,
+                        HIDDEN if r.procedures != r.procedures else count(r.procedures),
+                        cell("cost_gbp", r.cost_gbp),
+                        r.rule.split(":")[0],
+                        HIDDEN
+                        if r.procedures_above_benchmark != r.procedures_above_benchmark
+                        else f"{r.procedures_above_benchmark:.1f}",
+                        cell("released_gbp", r.released_gbp),
+                    ]
+                    for r in _rows(low_value)
+                ],
+                note=f"Interventions with 1 to {outputs.threshold - 1} procedures are hidden "
+                "and make no candidate. 'To zero': not to be routinely commissioned. 'To the "
+                "lowest quartile': each practice's procedures, standardised for age and sex, "
+                "above the rate of the practice a quarter of the way up (of practices "
+                "expecting at least five procedures; with none, no money is claimed).",
+            )
+        )
+    if variation:
+        tables.append(
+            TableBlock(
+                "Unwarranted variation against similar places",
+                ["Candidate", "Money released a year"],
+                [[c.name, gbp(-c.cost)] for c in variation],
+                note="From the benchmark's opportunity table: the home place at its peers' "
+                "mean, priced at its own cost per event.",
+            )
+        )
+    waiting_text = (
+        "Still to be scored by the panel before they can join the package: "
+        + "; ".join(f"{c.name} (id {c.id})" for c in waiting)
+        + ". Scores go in the exercise file under [data_scores.<id>]."
+        if waiting
+        else "Every candidate found in the data has been scored and is in the exercise."
+    )
+    return Section(
+        "Disinvestment candidates found in the data",
+        "Money that could be released: procedures of low value, and activity above similar "
+        "places. " + waiting_text,
+        tables=tables,
+    )
+
+
+def write_priorities_page(
+    outputs: Outputs,
+    ef: ExerciseFile,
+    low_value: pd.DataFrame | None = None,
+    opportunity: pd.DataFrame | None = None,
+    titles: dict[str, str] | None = None,
+) -> Path:
+    """The exercise's page. With ``low_value`` (:func:`low_value_summary`) and
+    ``opportunity`` (benchmarking's opportunity table, with indicator ``titles``), the
+    disinvestment candidates found in the data are shown, and those the panel has scored
+    (the file's ``data_scores``) join the exercise."""
+    found = with_found(ef, low_value, opportunity, titles, outputs.threshold)
+    ef, shown, variation, waiting = found.exercise, found.low_value, found.variation, found.waiting
     ex = ef.exercise
     frame = priorities_frame(ef)
     best, greedy = best_package(ex), greedy_package(ex)
@@ -103,6 +241,8 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
                 "people": PLAN,
                 "value": "the panel's weighted score",
                 "value_per_1000_gbp": "the panel's weighted score per £1,000",
+                "qalys": "the plan's estimate of QALYs a year",
+                "cost_per_qaly_gbp": "the planned cost over the plan's QALYs",
                 "share_of_runs_chosen": "a share of simulated choices",
             },
         ),
@@ -115,6 +255,7 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
             count(r.people),
             f"{r.value:.1f}",
             "releases money" if r.cost_gbp <= 0 else f"{r.value_per_1000_gbp:.3f}",
+            _per_qaly(r.cost_per_qaly_gbp, r.against_nice_threshold),
             yes if r.in_best_package else "No",
             "Yes" if r.in_greedy_package else "No",
             share(r.share_of_runs_chosen, 0),
@@ -155,6 +296,7 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
                             "People reached",
                             "Value",
                             "Value per £1,000",
+                            "Cost per QALY",
                             "In the best package",
                             "Chosen by value per pound",
                             "Chosen when scores vary",
@@ -170,7 +312,19 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
                         _bubble(frame),
                         "Up and to the left is better value; a disinvestment sits left of "
                         "zero, releasing money for the others.",
-                    )
+                    ),
+                    *(
+                        [
+                            FigureBlock(
+                                plane,
+                                "Below a threshold line an investment costs less per QALY "
+                                "than NICE's threshold (PMG36, 2022); a disinvestment below "
+                                "it releases more per QALY lost than the threshold.",
+                            )
+                        ]
+                        if (plane := _qaly_plane(frame)) is not None
+                        else []
+                    ),
                 ],
             ),
             Section(
@@ -186,11 +340,57 @@ def write_priorities_page(outputs: Outputs, ef: ExerciseFile) -> Path:
                     )
                 ],
             ),
+            *(
+                [_found_section(outputs, shown, variation, waiting)]
+                if shown is not None or opportunity is not None
+                else []
+            ),
         ],
     )
 
 
-def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
+def _per_qaly(value: float | None, verdict: str) -> str:
+    if value is None or value != value:
+        return verdict if verdict in ("dominant", "dominated") else "not known"
+    return f"{gbp(value)} ({verdict})"
+
+
+def registered_contracts(ops: Operations) -> dict[str, Registered]:
+    """The register as the business cases need it: each contract's versions and status."""
+    from commissioning.operations import register
+
+    return {
+        cid: Registered(
+            tuple(v.contract.version for v in register.versions(ops, cid)),
+            register.status(ops, cid),
+        )
+        for cid in register.contract_ids(ops)
+    }
+
+
+def _delivery(cf: CaseFile, link: ContractLink | None) -> str:
+    if link is None:
+        named = (
+            f"contract {cf.contract_id}"
+            + (f" version {cf.contract_version}" if cf.contract_version else "")
+            if cf.contract_id
+            else "no contract"
+        )
+        return f"The case is {cf.status} and names {named}; the register was not checked."
+    if link.contract_id is None:
+        return f"The case is {cf.status} and names no contract." + (
+            f" Flag: {link.flag}." if link.flag else ""
+        )
+    version = f" version {link.contract_version}" if link.contract_version else ""
+    text = f"The case is {cf.status}; contract {link.contract_id}{version} delivers it"
+    return text + (
+        f" (in the register: {link.contract_status})." if not link.flag else f". Flag: {link.flag}."
+    )
+
+
+def write_case_page(outputs: Outputs, cf: CaseFile, link: ContractLink | None = None) -> Path:
+    """The case appraised, and the contract that delivers it (``link``: checked against
+    the register by :func:`commissioning.decide.business_case.contract_link`)."""
     case = cf.case
     a = appraise(case)
     sim = simulate(
@@ -273,6 +473,7 @@ def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
         [
             Section(
                 "The case in figures",
+                _delivery(cf, link) + " "
                 f"Benefits vary by {share(cf.benefit_uncertainty, 0)} and costs by "
                 f"{share(cf.cost_uncertainty, 0)} (one standard deviation) in 2,000 "
                 "simulated outcomes.",
@@ -307,6 +508,136 @@ def write_case_page(outputs: Outputs, cf: CaseFile) -> Path:
     )
 
 
+def _its_section(outputs: Outputs, ev: Evaluation, truth: float | None) -> Section | None:
+    """The interrupted time series of the matched groups: the monthly series, the fitted
+    line and the line before the start carried on. Monthly counts of events (distinct
+    events: a comparison person matched twice counts once) are published only when none
+    is from 1 to the threshold less one; otherwise the chart shows the
+    fitted lines alone (with the fit, a hidden month could be solved for)."""
+    if ev.its is None or ev.series is None or ev.its_estimate is None:
+        return None
+    its, series, m = ev.its, ev.series, ev.matched.estimate
+    counts = pd.DataFrame(
+        {
+            "month": series["month"].astype(str),
+            "treated_events": series["treated_events"],
+            "comparison_events": series["comparison_events"],
+        }
+    )
+    small = counts[["treated_events", "comparison_events"]]
+    shown = not ((small > 0) & (small < outputs.threshold)).to_numpy().any()
+    comparison = series["comparison"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "month": counts["month"],
+            "fitted_treated_per_person": comparison + its.fitted,
+            "counterfactual_treated_per_person": comparison + its.counterfactual,
+        }
+    )
+    if shown:
+        frame = frame.assign(
+            treated_events=counts["treated_events"],
+            comparison_events=counts["comparison_events"],
+            treated_per_person=series["treated"],
+            comparison_per_person=series["comparison"],
+        )
+    outputs.table(
+        "pilot_series.csv",
+        frame,
+        Disclosure(
+            counts=["treated_events", "comparison_events"] if shown else [],
+            derived=["treated_per_person", "comparison_per_person"] if shown else [],
+            safe={
+                "fitted_treated_per_person": "the comparison's mean plus the fitted difference"
+                if shown
+                else "a fit over 24 months of at least the threshold of people",
+                "counterfactual_treated_per_person": "as the fitted line, before the start "
+                "carried on",
+            },
+        ),
+    )
+    months = list(counts["month"])
+    fig = go.Figure()
+    if shown:
+        fig.add_scatter(x=months, y=series["treated"], mode="markers", name="Treated")
+        fig.add_scatter(
+            x=months,
+            y=series["comparison"],
+            mode="markers",
+            name="Matched comparison",
+            marker={"color": "#768692"},
+        )
+    start = its.periods_before
+    fig.add_scatter(
+        x=months[:start],
+        y=frame["fitted_treated_per_person"][:start],
+        mode="lines",
+        name="Fitted before",
+        line={"color": "#005eb8"},
+    )
+    fig.add_scatter(
+        x=months[start:],
+        y=frame["fitted_treated_per_person"][start:],
+        mode="lines",
+        name="Fitted after",
+        line={"color": "#005eb8"},
+    )
+    fig.add_scatter(
+        x=months[start:],
+        y=frame["counterfactual_treated_per_person"][start:],
+        mode="lines",
+        name="Without the pilot (before carried on)",
+        line={"color": "#b65200", "dash": "dash"},
+    )
+    fig.update_layout(
+        title="Events per person a month: treated, matched comparison and the fitted lines",
+        xaxis_title="Month",
+        yaxis_title="Events per person",
+        height=400,
+    )
+    rows = [
+        [label, f"{c.estimate:+.4f}", f"{c.lower:+.4f} to {c.upper:+.4f}"]
+        for label, c in (
+            ("Difference before the start (month 1)", its.baseline_level),
+            ("Trend of the difference before, per month", its.baseline_trend),
+            ("Change in level at the start", its.level_change),
+            ("Change in trend after the start, per month", its.trend_change),
+            ("Average change a month after the start", its.average_effect),
+        )
+    ]
+    e = ev.its_estimate
+    truth_text = (
+        f" The truth planted in the synthetic data is {truth:+.3f}." if truth is not None else ""
+    )
+    return Section(
+        "Month by month: an interrupted time series",
+        f"The treated people's events each month less their matched comparison's, over "
+        f"{its.periods_before} months before the start and {its.periods_after} after, fitted "
+        "by segmented regression (a level and a trend before, a change in each at the "
+        f"start), with Newey-West standard errors allowing for {its.lags} months of "
+        f"autocorrelation. The average change a month, times 12, is {e.effect:+.3f} per "
+        f"person a year (95% interval {e.lower:+.3f} to {e.upper:+.3f}), against "
+        f"{m.effect:+.3f} by the matched difference in differences.{truth_text}"
+        + (
+            ""
+            if shown
+            else f" Some months had from 1 to {outputs.threshold - 1} events, so the "
+            "monthly points are not published; the fitted lines are."
+        ),
+        tables=[
+            TableBlock("Segmented regression", ["Coefficient", "Estimate", "95% interval"], rows)
+        ],
+        figures=[
+            FigureBlock(
+                fig,
+                "The dashed line is what the treated would have done had the difference "
+                "from their comparison carried on as before; the gap to the solid line "
+                "after the start is the pilot's effect.",
+            )
+        ],
+    )
+
+
 def write_evaluation_page(
     outputs: Outputs, ev: Evaluation, truth: float | None, sd_after: float
 ) -> Path:
@@ -318,6 +649,7 @@ def write_evaluation_page(
         raise ValueError(
             f"fewer than {outputs.threshold} people in a group: the evaluation is not published"
         )
+    designs = [naive, m] + ([ev.its_estimate] if ev.its_estimate is not None else [])
     estimates = pd.DataFrame(
         [
             {
@@ -328,7 +660,7 @@ def write_evaluation_page(
                 "treated": e.treated,
                 "compared": e.compared,
             }
-            for e in (naive, m)
+            for e in designs
         ]
     )
     outputs.table(
@@ -343,14 +675,15 @@ def write_evaluation_page(
         ),
     )
     fig = go.Figure()
+    names = ["Before and after", "Matched comparison", "Interrupted time series"]
     fig.add_scatter(
-        x=[naive.effect, m.effect],
-        y=["Before and after", "Matched comparison"],
+        x=[e.effect for e in designs],
+        y=names[: len(designs)],
         error_x={
             "type": "data",
             "symmetric": False,
-            "array": [naive.upper - naive.effect, m.upper - m.effect],
-            "arrayminus": [naive.effect - naive.lower, m.effect - m.lower],
+            "array": [e.upper - e.effect for e in designs],
+            "arrayminus": [e.effect - e.lower for e in designs],
         },
         mode="markers",
         marker={"size": 12, "color": "#005eb8"},
@@ -373,7 +706,7 @@ def write_evaluation_page(
             count(e.treated),
             count(e.compared) if e.compared else "none",
         ]
-        for e in (naive, m)
+        for e in designs
     ]
     if truth is not None:
         rows.append(["Planted in the synthetic data (the truth)", f"{truth:+.3f}", "", "", ""])
@@ -394,6 +727,7 @@ def write_evaluation_page(
         for r in ev.matched.balance.to_dict("records")
     ]
     needed = people_needed(sd_after, m.effect) if m.effect else None
+    its_section = _its_section(outputs, ev, truth)
     return publish_page(
         outputs,
         "pilot_evaluation.html",
@@ -426,6 +760,7 @@ def write_evaluation_page(
                     )
                 ],
             ),
+            *([its_section] if its_section is not None else []),
             Section(
                 "What to read with care",
                 " ".join(ev.warnings) or "No warnings.",
@@ -457,9 +792,11 @@ def write_portfolio_page(
     assessments: Sequence[Assessment],
     programmes: pd.DataFrame,
     pilots: Sequence[Estimate] = (),
+    cases: Sequence[tuple[CaseFile, ContractLink]] = (),
 ) -> Path:
-    """Every programme, contract and pilot in one view, and the nine measures of
-    effective commissioning with their status and evidence."""
+    """Every programme, contract, business case and pilot in one view, and the nine
+    measures of effective commissioning with their status and evidence. A case whose
+    contract the register does not hold is flagged."""
     icon = {"met": "Met", "partly met": "Partly met", "not met": "Not met"}
     measure_rows = [
         [
@@ -532,6 +869,32 @@ def write_portfolio_page(
             ],
         ),
     ]
+    if cases:
+        sections.append(
+            Section(
+                "Business cases",
+                "Each case, where it stands, and the contract in the register that "
+                "delivers it; a flag where the register does not hold it.",
+                tables=[
+                    TableBlock(
+                        "Business cases",
+                        ["Case", "Status", "Net present value", "Contract", "Register"],
+                        [
+                            [
+                                cf.case.name,
+                                cf.status,
+                                gbp(appraise(cf.case).npv),
+                                (link.contract_id or "none named")
+                                + (f" v{link.contract_version}" if link.contract_version else ""),
+                                link.flag or link.contract_status,
+                            ]
+                            for cf, link in cases
+                        ],
+                        flags=["miss" if link.flag else "" for _, link in cases],
+                    )
+                ],
+            )
+        )
     if pilot_rows:
         sections.append(
             Section(

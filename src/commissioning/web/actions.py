@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from commissioning.access.accounts import AccessError
 from commissioning.access.policy import Principal
 from commissioning.contracts.load import ContractError, loads_contract
+from commissioning.decide import records
 from commissioning.operations import disputes, measurements, register, runs
 from commissioning.operations.base import OperationError
 from commissioning.settlement.ledger import LedgerError
@@ -216,6 +218,40 @@ def add_user(
     if role == "finance_approver":
         _service(runs.add_approver, svc.ops, display_name, approval_limit_gbp, who.display_name)
     return added
+
+
+def record_measure(
+    svc: Services,
+    who: Principal,
+    measure: int,
+    status: str,
+    value: str,
+    measured_on: str,
+    source: str,
+    note: str,
+) -> int:
+    """A commissioner records one measure of effective commissioning for its own
+    organisation (with an audit row)."""
+    require(who, "record_measures")
+    if not who.is_commissioner:
+        raise Refused(403, "only a commissioner records its measures")
+    try:
+        when = date.fromisoformat(measured_on.strip())
+    except ValueError:
+        raise Refused(400, "date: give the date as YYYY-MM-DD") from None
+    record_id: int = _service(
+        records.record_measure,
+        svc.accounts.store,
+        who.org_id,
+        measure,
+        status,
+        value,
+        when,
+        source,
+        note,
+        who.display_name,
+    )
+    return record_id
 
 
 def _own_user(svc: Services, who: Principal, user_id: int) -> None:

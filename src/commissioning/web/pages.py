@@ -44,6 +44,7 @@ DONE = {
     "unlocked": "The account was unlocked.",
     "switched_off": "The account was switched off; its sessions and tokens have ended.",
     "switched_on": "The account was switched on again.",
+    "measure_recorded": "The measure was recorded; the portfolio reads it from now on.",
 }
 
 
@@ -360,6 +361,32 @@ async def upload(request: Request, who: Who, file: Annotated[UploadFile, File()]
     svc = services(request)
     result = actions.load_upload(svc, person, file.filename or "", content)
     return render(request, "data.html", d=views.data_loads(svc, person), result=result)
+
+
+# -- portfolio -------------------------------------------------------------------------------
+@router.get("/portfolio/measures", response_class=HTMLResponse)
+def measures(request: Request, who: Who) -> HTMLResponse:
+    """The measures of effective commissioning people record, and the form to record one."""
+    m = views.effectiveness_measures(services(request), signed_in(who))
+    return render(request, "measures.html", m=m)
+
+
+@router.post("/portfolio/measures", dependencies=[Csrf])
+def record_measure(
+    request: Request,
+    who: Who,
+    measure: Annotated[int, Form()],
+    status: Annotated[str, Form(max_length=20)],
+    value: Annotated[str, Form(max_length=1000)],
+    measured_on: Annotated[str, Form(max_length=10)],
+    source: Annotated[str, Form(max_length=1000)],
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Record one measure's value, date, source and note."""
+    actions.record_measure(
+        services(request), signed_in(who), measure, status, value, measured_on, source, note
+    )
+    return RedirectResponse("/portfolio/measures?done=measure_recorded", status_code=303)
 
 
 # -- administration --------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import numpy as np
 from commissioning.access.policy import Principal, may_on_contract
 from commissioning.contracts.schema import Contract
 from commissioning.contracts.stress import run_stress
+from commissioning.decide.portfolio import MEASURES
+from commissioning.decide.records import RECORDED_MEASURES, STATUSES, measure_records
 from commissioning.operations import disputes, measurements, register, runs
 from commissioning.operations.base import OperationError, closed_periods
 from commissioning.operations.exports import contract_statement
@@ -651,6 +653,19 @@ def people(svc: Services, who: Principal, limit: int = 100) -> dict[str, Any]:
         rows = list(csv.DictReader(f))[:limit]
     columns = list(rows[0]) if rows else []
     return {"columns": columns, "rows": rows}
+
+
+def effectiveness_measures(svc: Services, who: Principal) -> dict[str, Any]:
+    """The measures of effective commissioning people record, and what the person's
+    organisation has recorded, newest first."""
+    require(who, "record_measures")
+    if not who.is_commissioner:
+        raise Refused(403, "only a commissioner records its measures")
+    return {
+        "measures": [m for m in MEASURES if m.number in RECORDED_MEASURES],
+        "statuses": STATUSES,
+        "rows": measure_records(svc.accounts.store, who.org_id),
+    }
 
 
 def public_register(svc: Services) -> list[dict[str, Any]]:
