@@ -94,8 +94,8 @@ def test_the_money_released_at_the_benchmark() -> None:
     assert t["procedures_above_benchmark"] == pytest.approx(6.8333333, abs=1e-6)
     assert t["released_gbp"] == pytest.approx(8_200)
     assert t["years"] == 1
-    two = low_value_summary(_procedures(), POPULATION, ["P1", "P2"], years=2)
-    two = two.set_index("intervention").loc["Tonsillectomy"]  # the same, pooled over 2 years
+    pooled = low_value_summary(_procedures(), POPULATION, ["P1", "P2"], years=2)
+    two = pooled.set_index("intervention").loc["Tonsillectomy"]  # the same, over 2 years
     assert (two["procedures"], two["released_gbp"]) == (16, pytest.approx(4_100))
     snoring = s.loc["Snoring surgery"]
     assert snoring["procedures"] == 2 and snoring["released_gbp"] == pytest.approx(2_000)
