@@ -135,15 +135,16 @@ def test_deaths_in_usual_place_of_residence() -> None:
 def test_readmission_within_30_days_and_still_at_home() -> None:
     act = [
         event("1", "a", "emergency_admission", D(2022, 5, 1), D(2022, 5, 4)),
-        event("2", "a", "emergency_admission", D(2022, 6, 3), D(2022, 6, 5)),  # day 30
+        event("2", "a", "emergency_admission", D(2022, 6, 3), D(2022, 6, 5)),  # day 30: too late
         event("3", "a", "emergency_admission", D(2022, 9, 1), D(2022, 9, 2)),  # 88 days
         event("4", "c", "emergency_admission", D(2022, 10, 1), D(2022, 10, 5)),
         event("5", "a", "residential_care", D(2022, 11, 1), D(2023, 3, 1)),
     ]
     t = world(PEOPLE, act)
     ra = row(compute_indicator(t, "readmission_30_days", "place_code", YEAR), "place_code", "X")
-    # Index admissions: 1, 2, 3, 4 (all discharged alive); only 1 is followed within 30 days.
-    assert (ra["numerator"], ra["denominator"]) == (1, 4)
+    # Index admissions: 1, 2, 3, 4 (all discharged alive); 2 starts 30 days after 1 ends,
+    # outside the national 0 to 29 days, so none is a readmission.
+    assert (ra["numerator"], ra["denominator"]) == (0, 4)
     home = row(compute_indicator(t, "at_home_91_days", "place_code", YEAR), "place_code", "X")
     # 65+: a (72) and c (92). At 91 days: 1 -> at home; 2 -> at home (3 Sept); 3 -> in care
     # home on 1 December; 4 -> c died on 1 December (before 4 January).
@@ -152,7 +153,7 @@ def test_readmission_within_30_days_and_still_at_home() -> None:
     assert list(by_provider["provider_code"]) == ["R1"]
 
 
-def test_directly_standardised_rate_of_chronic_acsc_admissions() -> None:
+def test_chronic_acsc_admissions_are_indirectly_standardised() -> None:
     act = [
         event(str(i), "a", "emergency_admission", D(2022, 5, 1 + i), diagnosis="J44.1")
         for i in range(12)
@@ -160,8 +161,10 @@ def test_directly_standardised_rate_of_chronic_acsc_admissions() -> None:
     out = compute_indicator(world(PEOPLE, act), "acsc_chronic_admissions", "place_code", YEAR)
     x = row(out, "place_code", "X")
     assert x["numerator"] == 12  # the chest pain admission is not an ACSC
-    # Most ESP2013 age bands have nobody in them: a DSR is then not calculated (PHE rule).
-    assert x["suppressed"]
+    # NHS OF 2.3.i is indirectly standardised: one place is its own reference, so the
+    # ratio is 1 and the rate is the crude 12 admissions over 4 people, per 100,000.
+    assert x["ratio"] == pytest.approx(1.0)
+    assert x["value"] == pytest.approx(12 / 4 * 100_000)
 
 
 def test_means_proms_and_experience_and_days_at_home() -> None:

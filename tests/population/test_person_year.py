@@ -57,7 +57,7 @@ def test_conditions_count_and_frailty(frame: pd.DataFrame) -> None:
     young = frame.age_years < 65
     assert frame.loc[young, "frailty"].isna().all()
     assert frame.loc[~young, "frailty"].isin(["fit", "mild", "moderate", "severe"]).all()
-    assert (frame.loc[~young, "efi"] == (frame.loc[~young, "efi_deficits"] / 36).round(4)).all()
+    assert (frame.loc[~young, "efi"] == (frame.loc[~young, "efi_deficits"] / 26).round(4)).all()
     assert ((frame.cms_score >= 0) | (frame.condition_count == 0)).all()
 
 

@@ -103,7 +103,8 @@ def peer_comparison(
         ratio = compute_indicator(
             tables, indicator_id, "place_code", years, library=lib, standardisation="indirect"
         )
-        table = table.merge(
+        own = [c for c in table.columns if c == "expected" or c.startswith("ratio")]
+        table = table.drop(columns=own).merge(  # an indirect indicator has its own
             ratio[["place_code", "expected", "ratio", "ratio_lower", "ratio_upper"]],
             on="place_code",
         )

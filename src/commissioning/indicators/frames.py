@@ -23,7 +23,6 @@ from commissioning.data.queries import (
     emergency_discharges,
     financial_year,
     mid_year_population,
-    readmission_flags,
 )
 from commissioning.indicators.library import CodeList, Filter, Indicator, PopulationFilter
 
@@ -72,11 +71,41 @@ def population_condition(t: ir.Table, population: PopulationFilter | Filter) -> 
     return cond
 
 
-def _diagnosis_condition(column: ir.StringValue, codes: CodeList) -> ir.BooleanValue:
+def code_column(t: ir.Table, name: str) -> ir.StringValue:
+    """An ICD-10 column without dots and nulls ("" where missing); "" for every row when
+    the table has no such column (``secondary_diagnosis`` and ``external_cause`` may be
+    absent from files written before them)."""
+    if name not in t.columns:
+        return ibis.literal("")
+    return t[name].fill_null("").replace(".", "")
+
+
+def starts_with_any(column: ir.StringValue, prefixes: Sequence[str]) -> ir.BooleanValue:
+    """Whether a dot-free code starts with any of the prefixes."""
     cond: ir.BooleanValue = ibis.literal(False)
-    for prefix in codes.prefixes:
+    for prefix in prefixes:
         cond = cond | column.startswith(prefix)
     return cond
+
+
+def diagnosis_condition(t: ir.Table, codes: CodeList) -> ir.BooleanValue:
+    """Primary diagnosis in the code list; a code with a secondary rule (J20 for COPD in
+    NHS OF 2.3.i) counts only with a secondary diagnosis starting with one of its prefixes."""
+    primary = code_column(t, "primary_diagnosis")
+    secondary = code_column(t, "secondary_diagnosis")
+    plain = [p for p in codes.prefixes if p not in codes.secondary_rules]
+    cond = starts_with_any(primary, plain)
+    for prefix, needs in codes.secondary_rules.items():
+        cond = cond | (primary.startswith(prefix) & starts_with_any(secondary, needs))
+    return cond
+
+
+def cause_condition(t: ir.Table, codes: CodeList) -> ir.BooleanValue:
+    """An external cause in the code list in any position: ``external_cause`` or
+    ``secondary_diagnosis`` (hospital data code chapter XX causes in a secondary position)."""
+    return starts_with_any(code_column(t, "external_cause"), codes.prefixes) | starts_with_any(
+        code_column(t, "secondary_diagnosis"), codes.prefixes
+    )
 
 
 def _conditions(t: ir.Table, spec: Filter, codelists: Mapping[str, CodeList]) -> ir.BooleanValue:
@@ -85,9 +114,9 @@ def _conditions(t: ir.Table, spec: Filter, codelists: Mapping[str, CodeList]) ->
     if spec.point_of_delivery:
         cond = cond & t.point_of_delivery.isin(list(spec.point_of_delivery))
     if spec.diagnosis_in:
-        cond = cond & _diagnosis_condition(
-            t.primary_diagnosis.fill_null(""), codelists[spec.diagnosis_in]
-        )
+        cond = cond & diagnosis_condition(t, codelists[spec.diagnosis_in])
+    if spec.cause_in:
+        cond = cond & cause_condition(t, codelists[spec.cause_in])
     if spec.place_of_death_in:
         cond = cond & t.place_of_death.isin(list(spec.place_of_death_in))
     if spec.procedure:
@@ -142,47 +171,134 @@ def filter_records(
     )
 
 
+#: Readmission exclusions (NHS OF 3b; NHS Digital I02040 v3): cancer other than benign or
+#: in situ (C00-C97) and chemotherapy for cancer (Z51.1), in any diagnosis position, and
+#: obstetrics (O00-O99, standing in for the obstetric specialty, which is not recorded).
+READMISSION_CANCER = ("C", "Z511")
+READMISSION_OBSTETRIC = ("O",)
+READMISSION_INDEX_PODS = ("emergency_admission", "elective_inpatient")
+READMISSION_DAYS = 29
+
+
+def _any_diagnosis(t: ir.Table, prefixes: Sequence[str]) -> ir.BooleanValue:
+    return starts_with_any(code_column(t, "primary_diagnosis"), prefixes) | starts_with_any(
+        code_column(t, "secondary_diagnosis"), prefixes
+    )
+
+
+def readmission_spells(tables: Tables) -> ir.Table:
+    """Admitted spells with the flags the readmission indicator needs: ``index_ok`` (may be
+    an index spell: an ordinary admission, not cancer, chemotherapy or obstetric, patient
+    discharged alive) and ``readmission_ok`` (may count as a readmission: an emergency
+    admission, not cancer, chemotherapy or obstetric)."""
+    act = tables["activity"]
+    people = tables["people"].select("person_id", "death_date")
+    spells = act.filter(act.point_of_delivery.isin(list(READMISSION_INDEX_PODS))).join(
+        people, "person_id"
+    )
+    excluded = _any_diagnosis(spells, READMISSION_CANCER) | _any_diagnosis(
+        spells, READMISSION_OBSTETRIC
+    )
+    died_in_hospital = spells.death_date.notnull() & (spells.death_date <= spells.end_date)
+    return spells.select(
+        "activity_id",
+        "person_id",
+        "start_date",
+        "end_date",
+        "provider_code",
+        index_ok=~excluded & ~died_in_hospital,
+        readmission_ok=~excluded & (spells.point_of_delivery == "emergency_admission"),
+    )
+
+
 def readmission_30_days(tables: Tables) -> ir.Table:
-    """Emergency admissions discharged alive (record date: discharge); ``flag`` when
-    another emergency admission starts within 30 days of discharge (NHS OF 3b style)."""
-    j = readmission_flags(tables)
+    """Index spells (record date: discharge); ``flag`` when an emergency readmission starts
+    0 to 29 days (inclusive) after discharge.
+
+    After NHS Outcomes Framework 3b and NHS Digital I02040 v3, "Emergency readmissions
+    within 30 days of discharge from hospital": index spells are ordinary admissions
+    (emergency and elective inpatient; day cases are not in the denominator) discharged
+    alive; spells with cancer (C00-C97) or chemotherapy for cancer (Z51.1) in the primary
+    or secondary diagnosis, or obstetric (O00-O99), are excluded as index spells and as
+    readmissions. A readmission counts even if the patient then dies.
+    """
+    spells = readmission_spells(tables)
+    idx = spells.filter(spells.index_ok)
+    nxt = spells.filter(spells.readmission_ok).select(
+        person_id2=spells.person_id, start2=spells.start_date, id2=spells.activity_id
+    )
+    pairs = idx.join(
+        nxt,
+        [
+            idx.person_id == nxt.person_id2,
+            nxt.start2 >= idx.end_date,
+            nxt.start2 <= idx.end_date + ibis.interval(days=READMISSION_DAYS),
+            nxt.id2 != idx.activity_id,
+        ],
+    )
+    hit = pairs.select(hit_id=pairs.activity_id).distinct()
+    j = idx.left_join(hit, idx.activity_id == hit.hit_id)
     return j.select(
         person_id=j.person_id,
         record_date=j.end_date,
         provider_code=j.provider_code,
         value=ibis.literal(1.0),
-        flag=j.readmitted,
+        flag=j.hit_id.notnull(),
     )
+
+
+def _stay_on(
+    idx: ir.Table, tables: Tables, pods: Sequence[str], day: str, strict_start: bool
+) -> ir.Table:
+    """activity_id of the index rows with a stay of ``pods`` covering ``idx[day]``."""
+    act = tables["activity"]
+    stays = act.filter(act.point_of_delivery.isin(list(pods))).select(
+        person_id2=act.person_id, s_id=act.activity_id, s_start=act.start_date, s_end=act.end_date
+    )
+    began = stays.s_start < idx[day] if strict_start else stays.s_start <= idx[day]
+    j = idx.join(
+        stays,
+        [
+            idx.person_id == stays.person_id2,
+            began,
+            stays.s_end >= idx[day],
+            stays.s_id != idx.activity_id,
+        ],
+    )
+    return j.select(hit_id=j.activity_id).distinct()
 
 
 def at_home_91_days(tables: Tables) -> ir.Table:
-    """Emergency discharges alive; ``flag`` when alive and not in a care home placement
-    91 days after discharge (approximating NHS OF 3.6.i / ASCOF 2B(1))."""
+    """Older people's discharges; ``flag`` when at home 91 days after discharge.
+
+    After ASCOF 2B(1) (NHS OF 3.6.i), "Proportion of older people (65 and over) who were
+    still at home 91 days after discharge from hospital into reablement/rehabilitation
+    services": the denominator is discharges alive of people who were not living in a care
+    home before admission (a residential or nursing placement already running on the day
+    of admission); the numerator is those alive, not in a care home placement and not in
+    hospital on the 91st day after discharge. Reablement is not recorded, so every
+    emergency discharge stands in for a discharge into reablement (adapted).
+    """
     idx = emergency_discharges(tables).select(
-        "activity_id", "person_id", "end_date", "provider_code", "death_date"
+        "activity_id", "person_id", "start_date", "end_date", "provider_code", "death_date"
     )
     idx = idx.mutate(day_91=idx.end_date + ibis.interval(days=91))
-    act = tables["activity"]
-    care = act.filter(act.point_of_delivery.isin(list(CARE_HOME_PODS))).select(
-        person_id2=act.person_id, care_start=act.start_date, care_end=act.end_date
-    )
-    in_care = idx.join(
-        care,
-        [
-            idx.person_id == care.person_id2,
-            care.care_start <= idx.day_91,
-            care.care_end >= idx.day_91,
-        ],
-    )
-    hit = in_care.select(care_id=in_care.activity_id).distinct()
-    j = idx.left_join(hit, idx.activity_id == hit.care_id)
+    before = _stay_on(idx, tables, CARE_HOME_PODS, "start_date", strict_start=True)
+    idx = idx.left_join(before, idx.activity_id == before.hit_id)
+    idx = idx.filter(idx.hit_id.isnull()).drop("hit_id")
+    care = _stay_on(idx, tables, CARE_HOME_PODS, "day_91", strict_start=False)
+    care = care.select(care_id=care.hit_id)
+    hosp = _stay_on(idx, tables, HOSPITAL_PODS, "day_91", strict_start=False)
+    hosp = hosp.select(hosp_id=hosp.hit_id)
+    j = idx.left_join(care, idx.activity_id == care.care_id)
+    j = j.left_join(hosp, j.activity_id == hosp.hosp_id)
     alive = j.death_date.isnull() | (j.death_date > j.day_91)
     return j.select(
         person_id=j.person_id,
         record_date=j.end_date,
         provider_code=j.provider_code,
         value=ibis.literal(1.0),
-        flag=alive & j.care_id.isnull(),
+        flag=alive & j.care_id.isnull() & j.hosp_id.isnull(),
     )
 
 

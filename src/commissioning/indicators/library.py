@@ -18,6 +18,8 @@ See ``docs/indicators.md``.
 
 from __future__ import annotations
 
+import csv
+import io
 import tomllib
 from functools import cache
 from importlib import resources
@@ -44,13 +46,33 @@ COMPUTATIONS = (
 
 
 class CodeList(BaseModel):
-    """ICD-10 code prefixes (``"J45"`` matches J45 and J45.9) and where the list comes from."""
+    """ICD-10 code prefixes (``"J45"`` matches J45 and J45.9) and where the list comes from.
+
+    Prefixes are kept without dots (``"I24.0"`` is ``"I240"``) and compared with the
+    diagnosis without its dot. ``file`` names a CSV of ``indicators/data/codelists/``
+    (columns code, condition and secondary_in) read instead of ``prefixes``; a code with
+    ``secondary_in`` counts only when the secondary diagnosis starts with one of those
+    prefixes (``secondary_rules``), as J20 for COPD in NHS OF 2.3.i.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str
     prefixes: tuple[str, ...] = Field(min_length=1)
+    secondary_rules: dict[str, tuple[str, ...]] = {}
     source: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_file(cls, data: object) -> object:
+        if isinstance(data, dict) and "file" in data:
+            data = dict(data)
+            rows = codelist_rows(str(data.pop("file")))
+            data["prefixes"] = tuple(r["code"] for r in rows)
+            data["secondary_rules"] = {
+                r["code"]: tuple(r["secondary_in"].split(";")) for r in rows if r["secondary_in"]
+            }
+        return data
 
     @field_validator("prefixes")
     @classmethod
@@ -61,7 +83,65 @@ class CodeList(BaseModel):
                     f"code prefix {prefix!r} must start with an upper-case ICD-10 chapter letter "
                     "(for example 'J45'); fix the code list"
                 )
-        return value
+        return tuple(p.replace(".", "") for p in value)
+
+
+def codelist_rows(name: str) -> list[dict[str, str]]:
+    """Rows (code without its dot, condition, secondary_in) of a packaged code list CSV.
+
+    Lines starting with ``#`` are the header comment (source, publisher, version)."""
+    path = resources.files("commissioning.indicators").joinpath("data", "codelists", name)
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ValueError(
+            f"code list file {name!r} is not in commissioning/indicators/data/codelists/"
+        ) from None
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    rows = []
+    for row in csv.DictReader(io.StringIO(body)):
+        rows.append(
+            {
+                "code": row["code"].strip().replace(".", ""),
+                "condition": row.get("condition", "").strip(),
+                "secondary_in": row.get("secondary_in", "").strip().replace(".", ""),
+            }
+        )
+    return rows
+
+
+def codelist_header(name: str) -> list[str]:
+    """The header comment of a packaged code list CSV, without the ``#``."""
+    path = resources.files("commissioning.indicators").joinpath("data", "codelists", name)
+    return [
+        line.lstrip("#").strip()
+        for line in path.read_text("utf-8").splitlines()
+        if line.startswith("#")
+    ]
+
+
+class Specification(BaseModel):
+    """The published definition an indicator implements.
+
+    ``body`` publishes it, ``indicator`` is its number or code in that framework,
+    ``title`` its published name and ``version`` the specification's version or date.
+    ``standardisation`` says in words how the published indicator is standardised.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    body: str = Field(min_length=2)
+    framework: str = Field(min_length=2)
+    indicator: str = Field(min_length=1)
+    title: str = Field(min_length=3)
+    version: str = Field(min_length=4)
+    standardisation: str = "none"
+    url: str = ""
+
+    @property
+    def label(self) -> str:
+        """For example ``NHS Outcomes Framework 2.3.i (NHS Digital, February 2021)``."""
+        return f"{self.framework} {self.indicator}: {self.title} ({self.body}, {self.version})"
 
 
 class Filter(BaseModel):
@@ -80,6 +160,7 @@ class Filter(BaseModel):
     age_min: int | None = Field(None, ge=0, le=120)
     age_max: int | None = Field(None, ge=0, le=120)
     sex: Literal["M", "F"] | None = None
+    cause_in: str | None = None
     place_of_death_in: tuple[str, ...] = ()
     procedure: str | None = None
     response_min: int | None = Field(None, ge=1, le=5)
@@ -126,9 +207,11 @@ class Filter(BaseModel):
             raise ValueError(
                 f"age_min ({self.age_min}) is above age_max ({self.age_max}); swap them"
             )
-        if self.source != "activity" and (self.point_of_delivery or self.diagnosis_in):
+        if self.source != "activity" and (
+            self.point_of_delivery or self.diagnosis_in or self.cause_in
+        ):
             raise ValueError(
-                "point_of_delivery and diagnosis_in apply only to source = 'activity'; "
+                "point_of_delivery, diagnosis_in and cause_in apply only to source = 'activity'; "
                 "remove them or change source"
             )
         if self.place_of_death_in and self.source != "deaths":
@@ -163,6 +246,11 @@ class Indicator(BaseModel):
     the records, Student's t), ``mean_per_person`` (each person's yearly total of
     ``numerator.value``, averaged over the mid-year population, zeros included) or
     ``life_expectancy`` (Chiang II).
+
+    ``spec`` names the published definition it implements; ``adapted`` says how this
+    implementation departs from it where the data cannot support the definition (empty
+    when it follows the definition as published). ``source``, the one-line provenance shown
+    in reports, is made from them when not given.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -181,8 +269,28 @@ class Indicator(BaseModel):
     multiplier: float = Field(1.0, gt=0)
     tier: Literal[1, 2, 3]
     kind: Literal["outcome", "process"]
-    source: str = Field(min_length=3)
+    spec: Specification | None = None
+    adapted: str = ""
+    source: str = ""
     notes: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provenance(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("source") and isinstance(data.get("spec"), dict):
+            spec = Specification.model_validate(data["spec"])
+            adapted = str(data.get("adapted", ""))
+            data = {**data, "source": spec.label + (f"; adapted: {adapted}" if adapted else "")}
+        return data
+
+    @model_validator(mode="after")
+    def _named(self) -> Indicator:
+        if len(self.source) < 3:
+            raise ValueError(
+                "name the definition the indicator implements: spec = { body, framework, "
+                "indicator, title, version } (or a source text)"
+            )
+        return self
 
     @field_validator("computation")
     @classmethod
@@ -235,16 +343,16 @@ class Library(BaseModel):
                 raise ValueError(f"indicator id {ind.id!r} is used twice; ids must be unique")
             seen.add(ind.id)
             for part in (ind.numerator, ind.denominator):
-                if (
-                    part is not None
-                    and part.diagnosis_in
-                    and part.diagnosis_in not in self.codelists
+                for field, name in (
+                    ("diagnosis_in", part.diagnosis_in if part else None),
+                    ("cause_in", part.cause_in if part else None),
                 ):
-                    raise ValueError(
-                        f"indicator {ind.id!r}: diagnosis_in = {part.diagnosis_in!r} is not a code "
-                        f"list; add [codelists.{part.diagnosis_in}] or use one of "
-                        f"{', '.join(self.codelists) or '(none defined)'}"
-                    )
+                    if name and name not in self.codelists:
+                        raise ValueError(
+                            f"indicator {ind.id!r}: {field} = {name!r} is not a code "
+                            f"list; add [codelists.{name}] or use one of "
+                            f"{', '.join(self.codelists) or '(none defined)'}"
+                        )
         return self
 
     def get(self, indicator_id: str) -> Indicator:

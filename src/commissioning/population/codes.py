@@ -8,62 +8,17 @@ See ``docs/methods/frailty-and-multimorbidity.md`` and ``docs/methods/risk-strat
 from __future__ import annotations
 
 from commissioning.core.schema import SETTINGS, condition_codes
+from commissioning.indicators.library import CodeList, default_library
 
 #: Ambulatory care sensitive conditions: emergency admissions that effective primary and
-#: community care should usually prevent. Chronic ACSCs (NHS Outcomes Framework 2.3.i:
-#: asthma, COPD, heart failure, hypertension, angina, diabetes, epilepsy, dementia, atrial
-#: fibrillation, iron-deficiency anaemia) and acute ACSCs (indicator 3a: urinary tract
-#: infection and pyelonephritis, cellulitis, dehydration, gastroenteritis, ear, nose and
-#: throat infections, convulsions, influenza), after Billings et al. (1993) and Bardsley
-#: et al. (2013). ICD-10 prefixes without dots.
-ACSC_ICD10_PREFIXES: tuple[str, ...] = (
-    # chronic
-    "J45",
-    "J46",
-    "J41",
-    "J42",
-    "J43",
-    "J44",
-    "J47",
-    "I50",
-    "I10",
-    "I11",
-    "I20",
-    "I25",
-    "E10",
-    "E11",
-    "E12",
-    "E13",
-    "E14",
-    "G40",
-    "G41",
-    "F00",
-    "F01",
-    "F02",
-    "F03",
-    "I48",
-    "D501",
-    "D508",
-    "D509",
-    # acute
-    "N390",
-    "N10",
-    "N11",
-    "N12",
-    "L03",
-    "L04",
-    "E86",
-    "K522",
-    "K528",
-    "K529",
-    "H66",
-    "J02",
-    "J03",
-    "J06",
-    "R56",
-    "J10",
-    "J11",
-)
+#: community care should usually prevent. One list with the indicator library: the chronic
+#: ACSCs of NHS Outcomes Framework 2.3.i and the acute ACSCs named by indicator 3a, read from
+#: ``indicators/data/codelists/acsc_chronic.csv`` and ``acsc_acute.csv`` (source, publisher
+#: and version in their headers). Prefixes without dots; J20 counts as chronic only with a
+#: COPD secondary diagnosis (``ACSC_CHRONIC.secondary_rules``).
+ACSC_CHRONIC: CodeList = default_library().codelists["acsc_chronic"]
+ACSC_ACUTE: CodeList = default_library().codelists["acsc_acute"]
+ACSC_ICD10_PREFIXES: tuple[str, ...] = (*ACSC_CHRONIC.prefixes, *ACSC_ACUTE.prefixes)
 
 FALL_PREFIXES = tuple(f"W{n:02d}" for n in range(20))  # W00-W19 falls
 FRAGILITY_FRACTURE_PREFIXES = ("S22", "S32", "S42", "S52", "S72")  # rib, pelvis, arm, wrist, hip
@@ -71,9 +26,14 @@ SYNCOPE_PREFIXES = ("R55", "I95")  # syncope and collapse, hypotension
 URINARY_PREFIXES = ("N39", "N40", "R32")  # other urinary disorders, prostate, incontinence
 VISUAL_PREFIXES = ("H25", "H26", "H35", "H40", "H54")  # cataract, retina, glaucoma, blindness
 
-#: Electronic Frailty Index deficits this data can see (Clegg et al. 2016 lists 36).
-#: Each is (deficit name, rule): a condition flag or flags, a coded history of activity
-#: diagnoses (``history:``), or a care requirement in the year (``care``).
+#: Electronic Frailty Index deficits this data can see, of the 36 of Clegg et al. (2016,
+#: Age and Ageing 45:353-360). Each is (deficit name, rule): a condition flag or flags, a
+#: coded history of activity diagnoses (``history:``), or a care requirement in the year
+#: (``care``). The other 16 (activity limitation, dizziness, dyspnoea, foot problems,
+#: hearing impairment, housebound, mobility and transfer problems, peptic ulcer,
+#: polypharmacy, skin ulcer, sleep disturbance, social vulnerability, urinary incontinence,
+#: valve disease, weight loss and anorexia, and anaemia and haematinic deficiency) are not
+#: recorded here.
 EFI_DEFICITS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("arthritis", ("oa", "ra")),
     ("atrial fibrillation", ("af",)),
@@ -97,39 +57,72 @@ EFI_DEFICITS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("visual impairment", ("history:visual",)),
 )
 EFI_TOTAL_DEFICITS = 36
+EFI_SEEN_DEFICITS = len(EFI_DEFICITS)
+#: The proxy index is deficits seen / EFI_PROXY_SCALE, read against the eFI's published
+#: cut points. Dividing the 20 seen deficits by 36 treats the 16 unseen as absent and put
+#: moderate and severe frailty at 65+ at 3.8% of a generated population (published eFI:
+#: about 15%); dividing by 20 (the unseen as common as the seen) overshot to 28.6%. 26 is
+#: chosen, not derived: on generated populations (20,000 and 60,000 people) it gives fit
+#: 55%, mild 34%, moderate 9%, severe 2%, closest to the published distribution (about 50,
+#: 35, 12 and 3%). Recheck on real data, where unseen deficits such as polypharmacy are
+#: common. See docs/methods/frailty-and-multimorbidity.md.
+EFI_PROXY_SCALE = 26
+#: How every output names the index: a proxy, not the eFI.
+EFI_LABEL = (
+    f"eFI proxy, {EFI_SEEN_DEFICITS} of {EFI_TOTAL_DEFICITS} deficits "
+    f"(scored out of {EFI_PROXY_SCALE})"
+)
 
-#: Frailty bands (Clegg et al. 2016) as deficit counts out of 36: fit ≤ 0.12 (≤ 4),
-#: mild 0.12-0.24 (5-8), moderate 0.24-0.36 (9-12), severe > 0.36 (13 or more).
-FRAILTY_BANDS: tuple[tuple[str, int], ...] = (("fit", 4), ("mild", 8), ("moderate", 12))
+#: eFI cut points (Clegg et al. 2016): fit up to 0.12, mild above 0.12 to 0.24, moderate
+#: above 0.24 to 0.36, severe above 0.36.
+EFI_CUT_POINTS: tuple[tuple[str, float], ...] = (("fit", 0.12), ("mild", 0.24), ("moderate", 0.36))
+
+
+def frailty_bands(scale: int = EFI_PROXY_SCALE) -> tuple[tuple[str, int], ...]:
+    """The highest deficit count of each band when the index is deficits / ``scale``:
+    with 26, fit 0-3, mild 4-6, moderate 7-9, severe 10 or more (with 36, the full eFI:
+    fit 0-4, mild 5-8, moderate 9-12, severe 13 or more)."""
+    return tuple((name, int(cut * scale + 1e-9)) for name, cut in EFI_CUT_POINTS)
+
+
+FRAILTY_BANDS: tuple[tuple[str, int], ...] = frailty_bands()
 FRAILTY_SEVERE = "severe"
 FRAILTY_MIN_AGE = 65
 
-#: Cambridge Multimorbidity Score weights for the 20-condition general-outcome score, by
-#: CMS category, with the condition flags of this data that map to each. CMS categories
-#: with no counterpart here (constipation, prostate disorders, irritable bowel syndrome)
-#: are left out. Cancer counts only when diagnosed in the five years before the year ends.
-#: The weights are the published general-outcome coefficients (Payne et al. 2020, CMAJ,
-#: 20-condition version) as reproduced in public NHS implementations; they live here so
-#: that they can be checked against, or replaced by, the paper's appendix.
+#: Cambridge Multimorbidity Score, general-outcome weights of the 20-condition score
+#: (Payne RA, Mendonca SC, Elliott MN et al., "Development and validation of the Cambridge
+#: Multimorbidity Score", CMAJ 2020;192:E107-E114), by CMS condition, with the condition
+#: flags of this data that stand for it. Cross-checked against an OpenSAFELY ehrQL
+#: implementation of the same weights. Proxies: alcohol problems by alcohol or drug
+#: dependence (SUB, F10-F19); painful condition (defined in the CMS by analgesic and
+#: anti-epileptic prescribing) by osteoarthritis; connective tissue disorder by rheumatoid
+#: arthritis. Cancer counts when diagnosed in the five years before the year ends.
 CMS_WEIGHTS: tuple[tuple[str, tuple[str, ...], float], ...] = (
-    ("alcohol or substance misuse", ("sub",), 0.792243),
-    ("anxiety or depression", ("dep", "anx"), 0.324207),
-    ("atrial fibrillation", ("af",), 0.334891),
-    ("cancer in the last 5 years", ("can_5y",), 1.202615),
-    ("chronic kidney disease", ("ckd",), 0.213652),
-    ("chronic liver disease", ("cld",), 0.68621),
-    ("COPD", ("copd",), 0.702181),
-    ("dementia", ("dem",), 0.938001),
-    ("diabetes", ("dm",), 0.29467),
-    ("epilepsy", ("ep",), 0.477465),
-    ("heart failure", ("hf",), 0.505245),
-    ("learning disability", ("ld",), 0.637273),
-    ("multiple sclerosis", ("ms",), 0.761606),
-    ("painful condition", ("oa", "ra"), 0.445521),
-    ("Parkinsonism", ("pd",), 0.546194),
-    ("peripheral vascular disease", ("pad",), 0.334558),
-    ("schizophrenia or bipolar disorder", ("smi",), 0.482469),
+    ("alcohol problems", ("sub",), 0.65),
+    ("anxiety or depression", ("dep", "anx"), 0.50),
+    ("asthma", ("ast",), 0.19),
+    ("atrial fibrillation", ("af",), 1.34),
+    ("cancer (new diagnosis in the last 5 years)", ("can_5y",), 1.53),
+    ("chronic kidney disease", ("ckd",), 0.53),
+    ("connective tissue disorder", ("ra",), 0.43),
+    ("COPD", ("copd",), 1.46),
+    ("coronary heart disease", ("chd",), 0.49),
+    ("dementia", ("dem",), 2.50),
+    ("diabetes", ("dm",), 0.75),
+    ("epilepsy", ("ep",), 0.92),
+    ("heart failure", ("hf",), 1.18),
+    ("hypertension", ("hyp",), 0.08),
+    ("painful condition", ("oa",), 0.92),
+    ("psychosis or bipolar disorder", ("smi",), 0.64),
+    ("stroke or TIA", ("stia",), 0.80),
 )
+#: Scored conditions of the 20 this data cannot see, with their weights: left out.
+CMS_NOT_SEEN: tuple[tuple[str, float], ...] = (
+    ("constipation", 1.12),
+    ("hearing loss", 0.09),
+    ("irritable bowel syndrome", 0.21),
+)
+CMS_LABEL = f"Cambridge Multimorbidity Score, general outcome, {len(CMS_WEIGHTS)} of 20 conditions"
 
 
 def condition_columns() -> tuple[str, ...]:

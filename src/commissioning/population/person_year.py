@@ -13,11 +13,18 @@ engines agree). Definitions (see ``docs/population.md``):
 * **conditions**: a flag per long-term condition (lower-case code, e.g. ``hf``) when it
   was diagnosed on or before the last day of the year (31 March); ``condition_count``
   is their number and ``cms_score`` the Cambridge Multimorbidity Score.
-* **frailty** (65 and over): ``efi_deficits`` out of 36, ``efi`` = deficits / 36 and
-  ``frailty`` (fit, mild, moderate, severe); null below 65.
+* **frailty** (65 and over): an eFI proxy (``codes.EFI_LABEL``, "eFI proxy, 20 of 36
+  deficits"): ``efi_deficits`` counts the 20 deficits of the electronic Frailty Index
+  (Clegg et al. 2016) this data can see, ``efi`` = deficits / 26 (``codes.EFI_PROXY_SCALE``)
+  and ``frailty`` the eFI band of that index (fit, mild, moderate, severe); null below 65.
+* **multimorbidity**: ``cms_score`` is the Cambridge Multimorbidity Score with the
+  published general-outcome weights (Payne et al. 2020) of the 17 of its 20 conditions
+  this data carries (``codes.CMS_LABEL``).
 * **last year of life**: ``died_in_year`` is 1 when the person died within the year.
 * **use and cost**: events and cost (£) per setting for activity starting in the year,
-  emergency and elective admissions, ACSC emergency admissions, bed days, total cost.
+  emergency and elective admissions, ACSC emergency admissions (the chronic list of NHS
+  Outcomes Framework 2.3.i and the acute list after 3a, shared with the indicator
+  library), bed days, total cost.
 """
 
 from __future__ import annotations
@@ -101,14 +108,33 @@ def _condition_dates(tables: Tables) -> ir.Table:
     )
 
 
-def _normalised_diagnosis(act: ir.Table) -> ir.StringValue:
-    return act.primary_diagnosis.fill_null("").replace(".", "")
+def _normalised_diagnosis(act: ir.Table, column: str = "primary_diagnosis") -> ir.StringValue:
+    if column not in act.columns:
+        return ibis.literal("")
+    return act[column].fill_null("").replace(".", "")
+
+
+def _acsc(primary: ir.StringValue, secondary: ir.StringValue) -> ir.BooleanValue:
+    """Primary diagnosis an ACSC (chronic or acute list); J20 only with COPD secondary."""
+    rules = C.ACSC_CHRONIC.secondary_rules
+    plain = [p for p in C.ACSC_ICD10_PREFIXES if p not in rules]
+    cond = _starts_with_any(primary, plain)
+    for prefix, needs in rules.items():
+        cond = cond | (primary.startswith(prefix) & _starts_with_any(secondary, needs))
+    return cond
 
 
 def _history_dates(tables: Tables) -> ir.Table:
     """First date of each coded history used by the frailty index, per person."""
     act = tables["activity"]
     dx = _normalised_diagnosis(act)
+    # A fall is an external cause: coded beside an injury (external_cause or a secondary
+    # position) in hospital data, and in the primary position only in older extracts.
+    fall = (
+        _starts_with_any(dx, C.FALL_PREFIXES)
+        | _starts_with_any(_normalised_diagnosis(act, "secondary_diagnosis"), C.FALL_PREFIXES)
+        | _starts_with_any(_normalised_diagnosis(act, "external_cause"), C.FALL_PREFIXES)
+    )
     lists = {
         "falls": C.FALL_PREFIXES,
         "fracture": C.FRAGILITY_FRACTURE_PREFIXES,
@@ -116,11 +142,13 @@ def _history_dates(tables: Tables) -> ir.Table:
         "urinary": C.URINARY_PREFIXES,
         "visual": C.VISUAL_PREFIXES,
     }
-    any_history = _starts_with_any(dx, [p for v in lists.values() for p in v])
-    act = act.mutate(dx=dx).filter(any_history)
+    any_history = fall | _starts_with_any(dx, [p for v in lists.values() for p in v])
+    act = act.mutate(dx=dx, fall=fall).filter(any_history)
     return act.group_by("person_id").aggregate(
         **{
-            f"history_{name}_date": act.start_date.min(where=_starts_with_any(act.dx, prefixes))
+            f"history_{name}_date": act.start_date.min(
+                where=act.fall if name == "falls" else _starts_with_any(act.dx, prefixes)
+            )
             for name, prefixes in lists.items()
         }
     )
@@ -133,7 +161,7 @@ def _use(tables: Tables, years: Sequence[int]) -> ir.Table:
     dx = _normalised_diagnosis(act)
     act = act.mutate(
         cost=act.cost_gbp.cast("float64"),
-        acsc=_starts_with_any(dx, C.ACSC_ICD10_PREFIXES),
+        acsc=_acsc(dx, _normalised_diagnosis(act, "secondary_diagnosis")),
         maternity=dx.startswith("O") | dx.startswith("P"),
     )
     emergency = act.point_of_delivery == "emergency_admission"
@@ -244,7 +272,7 @@ def person_year_table(tables: Tables, years: Sequence[int]) -> ir.Table:
         else_=ibis.ifelse(scored.efi_deficits.notnull(), C.FRAILTY_SEVERE, ibis.null("string")),
     )
     scored = scored.mutate(
-        efi=(scored.efi_deficits.cast("float64") / C.EFI_TOTAL_DEFICITS).round(4),
+        efi=(scored.efi_deficits.cast("float64") / C.EFI_PROXY_SCALE).round(4),
         frailty=frailty,
     )
     return scored.select(

@@ -47,6 +47,22 @@ INDICATOR_DISCLOSURE = Disclosure(
     derived=["sum_of_values", "value", "lower", "upper", "lower_99_8", "upper_99_8"],
     hidden_flag="suppressed",
 )
+#: ``indicators.csv`` also carries the observed/expected columns of the indirectly
+#: standardised indicators (NHS OF 2.3.i): an expected count and its ratios, blanked with
+#: the row when it is suppressed.
+INDICATOR_FILE_DISCLOSURE = Disclosure(
+    counts=INDICATOR_DISCLOSURE.counts,
+    derived=[
+        *INDICATOR_DISCLOSURE.derived,
+        "expected",
+        "ratio",
+        "ratio_lower",
+        "ratio_upper",
+        "ratio_lower_99_8",
+        "ratio_upper_99_8",
+    ],
+    hidden_flag="suppressed",
+)
 TIER_NAMES = {
     1: "1 Health status achieved or retained",
     2: "2 Process of recovery",
@@ -226,7 +242,7 @@ def write_indicators_report(
     outputs.table(
         "indicators.csv",
         with_counts_apart(allp, lib).rename(columns={"group": "place_code"}),
-        INDICATOR_DISCLOSURE,
+        INDICATOR_FILE_DISCLOSURE,
     )
     nat = national or default_national_values()
     comparison = england_comparison(allp, lib, nat)
