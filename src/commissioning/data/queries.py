@@ -337,6 +337,24 @@ def emergency_admission_gradients(tables: Tables, years: Sequence[int]) -> ir.Ta
     )
 
 
+def falls_admissions_65_plus(tables: Tables, years: Sequence[int]) -> ir.Table:
+    """Emergency admissions for an injury (primary diagnosis ICD-10 S or T) caused by a
+    fall (external cause W00 to W19) of people aged 65 and over on 1 October, and their
+    person-years: a crude version of PHOF indicator C29."""
+    pop = mid_year_population(tables, years)
+    pop = pop.filter(pop.age_years >= 65).select("person_id", "year")
+    act = activity_in_years(tables, years)
+    cause = act.external_cause.fill_null("")
+    falls = act.filter(
+        (act.point_of_delivery == "emergency_admission")
+        & act.primary_diagnosis.fill_null("").re_search("^[ST]")
+        & cause.re_search("^W(0[0-9]|1[0-9])")
+    )
+    falls = falls.group_by(["person_id", "year"]).aggregate(admissions=falls.count())
+    j = pop.left_join(falls, ["person_id", "year"])
+    return j.aggregate(admissions=j.admissions.fill_null(0).sum(), person_years=j.count())
+
+
 def proms_gain(tables: Tables) -> ir.Table:
     """Mean EQ-5D index gain by procedure."""
     p = tables["proms"]

@@ -115,6 +115,16 @@ def _targets() -> tuple[Target, ...]:
             "(Census: 2.5% in 2021, 3.2% in 2011)",
         ),
         Target(
+            "falls_65_plus",
+            "Emergency admissions for injuries due to falls, aged 65+",
+            1_933,
+            0.25,
+            "relative",
+            "per 100,000 a year",
+            "OHID Public Health Outcomes Framework C29 (22401), England 2022/23 "
+            "(directly standardised)",
+        ),
+        Target(
             "last_year_of_life_hospital_cost",
             "Hospital spend in the last year of life, per person who died",
             14_700,
@@ -367,6 +377,8 @@ def measure(tables: q.Tables, years: Sequence[int]) -> dict[str, float]:
     out["deaths_in_hospital"] = 100 * deaths["deaths_in_hospital"] / max(deaths["deaths"], 1)
     out["deaths_in_care_home"] = 100 * deaths["deaths_in_care_home"] / max(deaths["deaths"], 1)
     out["deaths_at_home"] = 100 * deaths["deaths_at_home"] / max(deaths["deaths"], 1)
+    falls = _one(q.falls_admissions_65_plus(tables, years))
+    out["falls_65_plus"] = 100_000 * falls["admissions"] / max(falls["person_years"], 1)
     eol = _one(q.last_year_of_life(tables, years))
     out["last_year_of_life_hospital_cost"] = (
         eol["hospital_cost_gbp"] / eol["decedents"] if eol["decedents"] else float("nan")
