@@ -79,9 +79,9 @@ def test_a_pilot_is_evaluated_on_the_stores_own_data(
 def test_priorities_with_candidates_found_in_a_store(
     small_population: Path, tmp_path: Path
 ) -> None:
-    """The small population has no procedure on the list (hip and knee replacements
-    only): none is found, and the benchmark's opportunity still makes a candidate that
-    waits for the panel's scores."""
+    """The small population has the five low-value procedures the generator makes, too
+    few at any practice to set a benchmark: found, nothing claimed, and the benchmark's
+    opportunity still makes a candidate that waits for the panel's scores."""
     store = tmp_path / "s.duckdb"
     files = [str(p) for p in sorted(small_population.glob("*.parquet"))]
     assert runner.invoke(app, ["load", "--demo", "--store", str(store), *files]).exit_code == 0
@@ -114,7 +114,10 @@ def test_priorities_with_candidates_found_in_a_store(
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "Best package: falls, social-prescribing, stop-arthroscopy (value 17.9)" in text
-    assert "Evidence-Based Interventions list: 0 interventions found, £0 a year" in text
+    assert (
+        "Evidence-Based Interventions list: 5 interventions found, £0 a year released at the "
+        "benchmarks (small counts left out)" in text
+    )
     assert (
         "to score: variation-emergency-admissions (Bring emergency admissions to the mean "
         "of all peers, releases £120,000 a year)" in text

@@ -148,7 +148,10 @@ def _logit_scores(c: pd.DataFrame) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    x = StandardScaler().fit_transform(c[list(COVARIATES)].to_numpy())
+    # Age enters with its square too: need rises steeply with age, so a straight line
+    # in age leaves the oldest and youngest matched unevenly.
+    features = c[list(COVARIATES)].assign(age_squared=c["age_years"] ** 2)
+    x = StandardScaler().fit_transform(features.to_numpy())
     model = LogisticRegression(max_iter=1000).fit(x, c["treated"].to_numpy())
     p = np.clip(model.predict_proba(x)[:, 1], 1e-9, 1 - 1e-9)
     return np.log(p / (1 - p))
