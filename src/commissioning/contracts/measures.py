@@ -274,8 +274,8 @@ MEASURES: dict[str, MeasureDefinition] = {
             "falls_admissions_65_plus",
             1000.0,
             False,
-            "Emergency admissions with a fall (ICD-10 W00-W19) as primary diagnosis, at 65 "
-            "and over.",
+            "Emergency admissions for an injury (primary diagnosis ICD-10 S00-T98) caused by a "
+            "fall (external cause W00-W19), at 65 and over (PHOF C29).",
         ),
         _lib(
             "home_91_days_after_reablement",
@@ -283,7 +283,8 @@ MEASURES: dict[str, MeasureDefinition] = {
             1.0,
             True,
             "Proxy: reablement is not recorded, so every emergency discharge (alive, at 65 "
-            "and over) counts; the share alive and not in a care home 91 days later.",
+            "and over, not living in a care home before) counts; the share alive and not in a "
+            "care home or hospital 91 days later.",
         ),
         _lib(
             "died_in_preferred_place",

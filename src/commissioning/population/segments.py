@@ -65,8 +65,7 @@ BRIDGES_TO_HEALTH: tuple[Segment, ...] = (
     Segment(
         "Long decline (frailty or dementia)",
         "start_dem or start_frailty in ('moderate', 'severe')",
-        "Dementia, or moderate or severe frailty on the electronic Frailty Index (65+), at "
-        "the start of the year.",
+        "Dementia, or moderate or severe frailty on the eFI proxy (65+), at the start of the year.",
     ),
     Segment(
         "Stable but serious disability",

@@ -714,7 +714,7 @@ def write_evaluation_page(
         "age_years": "Age",
         "female": "Women",
         "condition_count": "Long-term conditions",
-        "efi": "Frailty index",
+        "efi": "Frailty (eFI proxy)",
         "imd_decile": "Deprivation decile",
         "before": f"{outcome.capitalize()} before",
     }
