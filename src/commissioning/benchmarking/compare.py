@@ -5,8 +5,9 @@ its quarterly series in statistical process control (C10, C18).
   (Spiegelhalter limits, over-dispersion switchable) and a rank;
 * :func:`opportunity`: activity and pounds if the home place matched the mean of its best
   five peers, and the peer mean (NHS RightCare Commissioning for Value style);
-* :func:`practice_variation`: practices of one place, indirectly standardised by age and
-  sex against all practices, classified against 95% and 99.8% funnel limits;
+* :func:`practice_variation`: practices of one place against expected for their own
+  populations (age, sex and deprivation), classified against 95% and 99.8% funnel limits
+  that allow for over-dispersion when the practices show it, and judged by polarity;
 * :func:`spc_chart`: an XmR chart of the quarterly series with Making Data Count icons.
 
 See ``docs/methods/benchmarking.md`` for the methods and their caveats.
@@ -21,6 +22,17 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from commissioning.benchmarking.adjusted import (
+    DEFAULT_ADJUSTMENT,
+    DEFAULT_OVERDISPERSION,
+    AdjustedComparison,
+    Adjustment,
+    OverdispersionRule,
+    compare_units,
+    judgement,
+    plain_label,
+)
+from commissioning.core.suppression import DEFAULT_THRESHOLD
 from commissioning.indicators.compute import compute_indicator, indicator_series
 from commissioning.indicators.frames import attach, records
 from commissioning.indicators.library import Indicator, Library, default_library
@@ -203,23 +215,53 @@ def opportunity(
     return pd.DataFrame(rows)
 
 
+def _adjusted_funnel(table: pd.DataFrame, comparison: AdjustedComparison) -> FunnelPlot:
+    """The adjusted comparison as a funnel plot of O/E against expected events."""
+    points = pd.DataFrame(
+        {
+            "numerator": table["observed"].to_numpy(),
+            "denominator": table["expected"].to_numpy(),
+            "value": table["ratio"].to_numpy(),
+            "z_score": table["z_score"].to_numpy(),
+            "lower_95": table["funnel_lower_95"].to_numpy(),
+            "upper_95": table["funnel_upper_95"].to_numpy(),
+            "lower_99_8": table["funnel_lower_99_8"].to_numpy(),
+            "upper_99_8": table["funnel_upper_99_8"].to_numpy(),
+            "classification": table["classification"].to_numpy(),
+        }
+    )
+    return FunnelPlot(
+        points=points,
+        target=1.0,
+        phi=comparison.phi,
+        tau2=comparison.tau2,
+        overdispersion_adjusted=comparison.random_effects,
+    )
+
+
 def practice_variation(
     tables: Tables,
     indicator_id: str,
     place_code: str,
     years: Sequence[int],
     *,
-    standardise: bool = True,
-    overdispersion: bool = False,
+    adjustment: Adjustment = DEFAULT_ADJUSTMENT,
+    overdispersion: OverdispersionRule = DEFAULT_OVERDISPERSION,
+    threshold: int = DEFAULT_THRESHOLD,
     library: Library | None = None,
 ) -> tuple[pd.DataFrame, FunnelPlot]:
-    """Practices of a place against 95% and 99.8% funnel limits.
+    """Practices of a place against what their own populations would lead one to expect.
 
-    Rates are indirectly standardised for age and sex (``standardise``): each practice's
-    observed events over those expected at the pooled rates of all practices, a ratio
-    with 1 as the reference; proportions are compared with the pooled proportion of the
-    place's practices. Returns the practice table (with ``classification``, ``z_score``
-    and the limits) and the funnel plot.
+    Rates: every practice's observed events over those expected at the pooled rates of
+    all practices by age band x sex x IMD quintile (``adjustment``), with funnel limits
+    widened for over-dispersion only when the winsorised test finds it
+    (``overdispersion``; :func:`benchmarking.adjusted.compare_units`). The limits and the
+    over-dispersion are estimated over all practices; the practices of ``place_code`` are
+    returned. ``value``, ``lower`` and ``upper`` are the indirectly standardised rate
+    (the ratio times the overall crude rate, on the indicator's scale); ``judgement``
+    reads the classification by the indicator's polarity and ``label`` says it plainly.
+    Proportions are compared, unadjusted, with the pooled proportion of the place's
+    practices. Returns the practice table and the funnel plot (of the place's practices).
     """
     lib = library or default_library()
     ind = lib.get(indicator_id)
@@ -227,28 +269,64 @@ def practice_variation(
         raise ValueError(
             f"practice variation needs a rate or proportion; {indicator_id!r} is a {ind.measure}"
         )
-    std = "indirect" if standardise and ind.measure == "rate" else "none"
-    table = compute_indicator(
-        tables,
-        indicator_id,
-        "practice_code",
-        years,
-        library=lib,
-        standardisation=std,  # type: ignore[arg-type]
-    )
     practices = tables["gp_practices"]
     own = practices.filter(practices.place_code == place_code).select(
         "practice_code", "practice_name"
     )
     names = own.execute()
+    if ind.measure == "proportion":
+        return _proportion_variation(tables, ind, names, years, lib)
+    comparison = compare_units(
+        tables,
+        indicator_id,
+        "practice_code",
+        years,
+        adjustment=adjustment,
+        overdispersion=overdispersion,
+        library=lib,
+    )
+    everyone = comparison.table
+    crude = float(everyone["observed"].sum() / everyone["population"].sum())
+    scale = crude * ind.multiplier
+    table = everyone.merge(names, on="practice_code").sort_values("practice_code")
+    table = table.reset_index(drop=True)
+    table["numerator"] = table["observed"]
+    table["denominator"] = table["population"]
+    table["value"] = table["ratio"] * scale
+    table["lower"] = table["ratio_lower"] * scale
+    table["upper"] = table["ratio_upper"] * scale
+    table["lower_99_8"] = table["ratio_lower_99_8"] * scale
+    table["upper_99_8"] = table["ratio_upper_99_8"] * scale
+    table["unit"] = ind.unit
+    table["suppressed"] = (table["observed"] > 0) & (table["observed"] < threshold)
+    table["funnel_z_score"] = table.pop("z_score")
+    fp = _adjusted_funnel(table.rename(columns={"funnel_z_score": "z_score"}), comparison)
+    return table, fp
+
+
+def _proportion_variation(
+    tables: Tables,
+    ind: Indicator,
+    names: pd.DataFrame,
+    years: Sequence[int],
+    lib: Library,
+) -> tuple[pd.DataFrame, FunnelPlot]:
+    table = compute_indicator(
+        tables, ind.id, "practice_code", years, library=lib, standardisation="none"
+    )
     table = (
         table.merge(names, on="practice_code").sort_values("practice_code").reset_index(drop=True)
     )
-    fp = _funnel(ind, table, overdispersion)[0]
+    fp = _funnel(ind, table, False)[0]
     assert fp is not None
     pts = fp.points
     for col in ("z_score", "lower_95", "upper_95", "lower_99_8", "upper_99_8", "classification"):
         table[f"funnel_{col}" if col != "classification" else col] = pts[col].to_numpy()
+    table["judgement"] = [judgement(c, ind.polarity) for c in table["classification"]]
+    table["label"] = [
+        plain_label(c).replace("expected for its population", "the place's practices")
+        for c in table["classification"]
+    ]
     return table, fp
 
 
