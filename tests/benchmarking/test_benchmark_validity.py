@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from commissioning.benchmarking.adjusted import compare_units
+from commissioning.benchmarking.compare import peer_comparison
 from commissioning.benchmarking.validity import EFFECT_OF_INDICATOR, measure, pooled, score
 
 YEARS = [2021, 2022, 2023, 2024]
@@ -79,3 +80,28 @@ def test_deprivation_removes_most_of_the_apparent_overdispersion(results) -> Non
     age_sex = _setting(emergency, "age_sex", "never", "99.8%")["phi"]
     adjusted = _setting(emergency, "age_sex_deprivation", "never", "99.8%")["phi"]
     assert adjusted < 0.5 * age_sex
+
+
+def test_places_adjusted_flag_only_fenwick(store_tables) -> None:  # type: ignore[no-untyped-def]
+    """Fenwick's planted styles (A&E x1.35, GP appointments x0.75) are the only places
+    outside the 99.8% limits at the defaults; by age and sex with exact limits, eight or
+    more of the ten places were."""
+    others = ["ASH", "BRK", "CAS", "DUN", "ELM", "GRY", "HOL", "IVY", "NVL"]
+    flagged = {}
+    for ind_id in ("ae_attendances", "gp_appointments", "emergency_admissions"):
+        pc = peer_comparison(store_tables, ind_id, YEARS, "FEN", others)
+        assert set(pc.table["adjustment"]) == {"age_sex_deprivation"}
+        outside = pc.table[pc.table["classification"].str.contains("99.8")]
+        flagged[ind_id] = dict(zip(outside["place_code"], outside["judgement"], strict=True))
+    assert flagged["ae_attendances"] == {"FEN": "worse"}
+    assert flagged["gp_appointments"] == {"FEN": "lower"}  # no better direction
+    assert flagged["emergency_admissions"] == {}
+    former = compare_units(
+        store_tables,
+        "ae_attendances",
+        "place_code",
+        YEARS,
+        adjustment="age_sex",
+        overdispersion="never",
+    )
+    assert former.table["classification"].str.contains("99.8").sum() >= 8

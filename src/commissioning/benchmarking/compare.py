@@ -49,7 +49,9 @@ class PeerComparison:
 
     ``table`` has one row per place (home first) with the indicator columns of
     :func:`compute_indicator`, ``is_home``, ``rank`` (1 best, by polarity; by value,
-    highest first, when polarity is neither) and the funnel ``classification``.
+    highest first, when polarity is neither), the funnel ``classification``, its
+    ``judgement`` by polarity and a plain ``label``; for rates also ``expected``, the
+    adjusted ``ratio`` with its 95% limits, the funnel limits and ``adjustment``.
     ``funnel`` is None for measures without a funnel (means, life expectancy).
     """
 
@@ -98,34 +100,63 @@ def peer_comparison(
     peers: Sequence[str],
     *,
     overdispersion: bool = True,
+    adjustment: Adjustment = DEFAULT_ADJUSTMENT,
     library: Library | None = None,
 ) -> PeerComparison:
     """The indicator for the home place and its peers, ranked, with a funnel plot.
 
-    Standardised rates are put on the funnel as indirectly standardised ratios (observed
-    over expected from the pooled age-sex rates), so the funnel compares like with like;
-    crude rates and proportions go on it as they are. With ``overdispersion`` the limits
-    are widened by Spiegelhalter's tau² when the places vary more than chance allows.
+    Rates go on the funnel as observed over expected events, the expected ones from the
+    pooled rates of all places by age band x sex x IMD quintile (``adjustment``;
+    :func:`benchmarking.adjusted.compare_units`), so each place is compared with what its
+    own population would lead one to expect; the values and ranks stay those of the
+    library (directly standardised or crude). Proportions go on it as they are. With
+    ``overdispersion`` the limits are widened by Spiegelhalter's tau² (estimated over all
+    places) when the winsorised test finds the places vary more than chance allows.
+    ``judgement`` reads the classification by the indicator's polarity and ``label``
+    says it in plain words.
     """
     lib = library or default_library()
     ind = lib.get(indicator_id)
     places = [home_place, *[p for p in peers if p != home_place]]
     table = compute_indicator(tables, indicator_id, "place_code", years, library=lib)
-    if ind.measure == "rate" and ind.standardisation != "none":
-        ratio = compute_indicator(
-            tables, indicator_id, "place_code", years, library=lib, standardisation="indirect"
-        )
-        own = [c for c in table.columns if c == "expected" or c.startswith("ratio")]
-        table = table.drop(columns=own).merge(  # an indirect indicator has its own
-            ratio[["place_code", "expected", "ratio", "ratio_lower", "ratio_upper"]],
-            on="place_code",
-        )
     table = table[table["place_code"].isin(places)].copy()
     table["is_home"] = table["place_code"] == home_place
     table["rank"] = _rank(ind, table["value"])
     table = table.sort_values(["is_home", "rank"], ascending=[False, True]).reset_index(drop=True)
+    if ind.measure == "rate":
+        comparison = compare_units(
+            tables,
+            indicator_id,
+            "place_code",
+            years,
+            adjustment=adjustment,
+            overdispersion=DEFAULT_OVERDISPERSION if overdispersion else "never",
+            library=lib,
+        )
+        adjusted = comparison.table[
+            ["place_code", "expected", "ratio", "ratio_lower", "ratio_upper", "z_score"]
+            + [c for c in comparison.table.columns if c.startswith("funnel_")]
+            + ["classification", "judgement", "label"]
+        ]
+        own = [c for c in table.columns if c == "expected" or c.startswith("ratio")]
+        # an indirectly standardised indicator brings its own age-sex ratio: the
+        # adjusted one replaces it on the funnel
+        table = table.drop(columns=own).merge(adjusted, on="place_code", how="left")
+        table["adjustment"] = adjustment
+        fp: FunnelPlot | None = _adjusted_funnel(table, comparison)
+        table = table.drop(columns="z_score")
+        return PeerComparison(ind, table, fp, 1.0, home_place)
     fp, mult = _funnel(ind, table, overdispersion)
     table["classification"] = fp.points["classification"].to_numpy() if fp else "n/a"
+    table["judgement"] = [
+        "n/a" if c == "n/a" else judgement(c, ind.polarity) for c in table["classification"]
+    ]
+    table["label"] = [
+        "no funnel"
+        if c == "n/a"
+        else plain_label(c).replace("expected for its population", "its peers")
+        for c in table["classification"]
+    ]
     return PeerComparison(ind, table, fp, mult, home_place)
 
 
@@ -219,7 +250,7 @@ def _adjusted_funnel(table: pd.DataFrame, comparison: AdjustedComparison) -> Fun
     """The adjusted comparison as a funnel plot of O/E against expected events."""
     points = pd.DataFrame(
         {
-            "numerator": table["observed"].to_numpy(),
+            "numerator": table["observed" if "observed" in table else "numerator"].to_numpy(),
             "denominator": table["expected"].to_numpy(),
             "value": table["ratio"].to_numpy(),
             "z_score": table["z_score"].to_numpy(),

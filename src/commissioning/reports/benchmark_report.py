@@ -52,10 +52,16 @@ from commissioning.reports.indicators_report import (
 from commissioning.reports.publish import Disclosure, Outputs, as_outputs
 
 _RATIOS = ["expected", "ratio", "ratio_lower", "ratio_upper"]
+_FUNNEL_LIMITS = ("funnel_lower_95", "funnel_upper_95", "funnel_lower_99_8", "funnel_upper_99_8")
 COMPARISON_DISCLOSURE = Disclosure(
     counts=INDICATOR_DISCLOSURE.counts,
     derived=[*INDICATOR_DISCLOSURE.derived, *_RATIOS, "rank"],
     hidden_flag="suppressed",
+    safe={
+        c: "a funnel limit: a function of the expected count, the target and the spread "
+        "between all places only"
+        for c in _FUNNEL_LIMITS
+    },
 )
 PRACTICE_DISCLOSURE = Disclosure(
     counts=INDICATOR_DISCLOSURE.counts,
@@ -71,7 +77,7 @@ PRACTICE_DISCLOSURE = Disclosure(
     safe={
         c: "a funnel limit: a function of the expected count, the target and the spread "
         "between all practices only"
-        for c in ("funnel_lower_95", "funnel_upper_95", "funnel_lower_99_8", "funnel_upper_99_8")
+        for c in _FUNNEL_LIMITS
     },
 )
 PRACTICE_COLUMNS = (
@@ -250,6 +256,14 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame, names: Mapping[st
     ]
     if pc.funnel is not None:
         ratio = "expected" in t.columns
+        home_row = t[t["is_home"]].iloc[0]
+        home_reading = ""
+        if str(home_row["judgement"]) not in ("suppressed", "n/a", "missing"):
+            verdict = str(home_row["judgement"])
+            home_reading = f" {names.get(pc.home_place, pc.home_place)} is {home_row['label']}" + (
+                f" ({JUDGEMENT_TEXT[verdict]})." if verdict in JUDGEMENT_TEXT else "."
+            )
+        adjusted = ADJUSTMENT_TEXT.get(str(t["adjustment"].iloc[0]), "") if ratio else ""
         figures.append(
             FigureBlock(
                 funnel_figure(
@@ -258,18 +272,28 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame, names: Mapping[st
                     names.get(pc.home_place, pc.home_place),
                     f"{ind.title}: funnel plot",
                     "Expected events" if ratio else "Denominator",
-                    "Observed / expected (age-sex standardised)" if ratio else ind.unit,
+                    "Observed / expected" if ratio else ind.unit,
                     list(t["suppressed"].astype(bool)),
                     pc.funnel_multiplier,
+                    colours=[JUDGEMENT_COLOUR.get(str(j), PEER_COLOUR) for j in t["judgement"]],
                 ),
-                note="Each point is a place. Points outside the dotted (95%) or dashed (99.8%) "
-                "limits differ from the average by more than chance would explain"
+                note="Each point is a place"
+                + (
+                    f", its events against those expected for its population ({adjusted})"
+                    if ratio
+                    else ""
+                )
+                + ". Points outside the dotted (95%) or dashed (99.8%) limits differ by more "
+                "than chance would explain"
                 + (
                     "; limits are widened for over-dispersion (the places vary more than "
                     "chance alone allows)."
                     if pc.funnel.overdispersion_adjusted
                     else "."
-                ),
+                )
+                + " Outside the 99.8% limits, red is worse and green better by the "
+                "indicator's direction; purple is higher or lower where neither is better."
+                + home_reading,
             )
         )
     rows = []
@@ -489,7 +513,7 @@ def write_benchmark_report(
             tables, ind_id, years, home, peer_codes, overdispersion=overdispersion, library=lib
         )
         # what is shown and what the opportunity uses: small counts and few people hidden
-        pc = dataclasses.replace(pc, table=published(pc.table, outputs.threshold))
+        pc = dataclasses.replace(pc, table=_hide_judgements(published(pc.table, outputs.threshold)))
         cost = cost_per_event(tables, pc.indicator, years, home, library=lib)
         opp = opportunity(pc, cost)
         # opportunity per year: the numerator pools the years
