@@ -128,9 +128,9 @@ JUDGEMENT_TEXT = {
     "lower": "no better direction",
 }
 ADJUSTMENT_TEXT = {
-    "age_sex_deprivation": "age, sex and deprivation (IMD quintile of the small area)",
-    "age_sex": "age and sex",
-    "none": "nothing (crude rates)",
+    "age_sex_deprivation": "age band, sex and deprivation quintile (IMD) of their small area",
+    "age_sex": "age band and sex",
+    "none": "registered population (crude rates)",
 }
 PEERS_DISCLOSURE = Disclosure(
     counts=["person_years"],
@@ -279,7 +279,7 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame, names: Mapping[st
                 ),
                 note="Each point is a place"
                 + (
-                    f", its events against those expected for its population ({adjusted})"
+                    f", its events against those expected for its population by {adjusted}"
                     if ratio
                     else ""
                 )
@@ -388,7 +388,13 @@ def _practice_section(
         else "The practices vary no more than chance allows, so the limits are those of "
         "chance alone."
     )
-    if ind.measure == "rate":
+    if ind.measure == "rate" and adjustment == "none":
+        intro = (
+            "Each practice's events against those expected at the crude rate of all "
+            "practices, not adjusted for age, sex or deprivation. " + spread
+        )
+        x_title, y_title = "Expected events", "Observed / expected"
+    elif ind.measure == "rate":
         intro = (
             "Each practice against what its own population would lead one to expect: the "
             "events expected if its patients had the rates of all practices' patients of "
