@@ -3,7 +3,7 @@
 allow for over-dispersion only when the units vary more than chance.
 
 * :func:`stratum_counts` (query): observed events and person-years of every unit (practice
-  or place) by age band x sex x deprivation quintile;
+  or place) by age band x sex x deprivation decile;
 * :func:`indirect_standardisation` (pure): expected events at the pooled rates of all
   units in each stratum, and the ratio observed / expected with exact Poisson (below 10
   events) or Byar's limits at 95% and 99.8%;
@@ -51,7 +51,7 @@ from commissioning.indicators.stats import (
 )
 
 Tables = Mapping[str, ir.Table]
-Adjustment = Literal["none", "age_sex", "age_sex_deprivation"]
+Adjustment = Literal["none", "age_sex", "age_sex_deprivation", "age_sex_deprivation_quintile"]
 OverdispersionRule = Literal["never", "when_tested", "always"]
 Judgement = Literal["worse", "better", "higher", "lower", "similar", "missing"]
 
@@ -83,9 +83,10 @@ def stratum_counts(
 
     ``unit`` is a column of ``people`` or of the practice table (``practice_code`` or
     ``place_code``). Columns: unit, band (ESP2013 five-year band, 0 is 0-4), sex,
-    deprivation (the IMD quintile of the person's small area, 1 most deprived; 0 when not
-    adjusted for), observed and population (person-years at 1 October of each year).
-    Without adjustment band and sex are set to 0 and "P".
+    deprivation (the IMD decile of the person's small area, 1 most deprived, or its
+    quintile with ``"age_sex_deprivation_quintile"``; 0 when not adjusted for), observed
+    and population (person-years at 1 October of each year). Without adjustment band and
+    sex are set to 0 and "P".
     """
     if indicator.measure != "rate":
         raise ValueError(
@@ -97,11 +98,11 @@ def stratum_counts(
     p = people.join(practices, "practice_code")
     if unit not in p.columns:
         raise ValueError(f"cannot compare by {unit!r}: try 'practice_code' or 'place_code'")
-    dep = (
-        deprivation_quintile(p.imd_decile).cast("string")
-        if adjustment == "age_sex_deprivation"
-        else ibis.literal("0")
-    )
+    dep: ir.StringValue = ibis.literal("0")
+    if adjustment == "age_sex_deprivation":
+        dep = p.imd_decile.cast("string")
+    elif adjustment == "age_sex_deprivation_quintile":
+        dep = deprivation_quintile(p.imd_decile).cast("string")
     key = "benchmark_stratum"
     segments = p.select("person_id", **{key: p[unit].cast("string") + _SEP + dep})
     std: Standardisation = "none" if adjustment == "none" else "indirect"
@@ -350,8 +351,9 @@ def compare_units(
     population, for a rate indicator.
 
     Expected events come from the pooled rates of all units by age band x sex x IMD
-    quintile (``adjustment="age_sex_deprivation"``, the default), by age band x sex
-    (``"age_sex"``) or overall (``"none"``). Over-dispersion is estimated over all units;
+    decile (``adjustment="age_sex_deprivation"``, the default), by IMD quintile instead
+    (``"age_sex_deprivation_quintile"``), by age band x sex (``"age_sex"``) or overall
+    (``"none"``). Over-dispersion is estimated over all units;
     by default the limits are widened only when the winsorised test finds it.
     """
     lib = library or default_library()

@@ -106,7 +106,7 @@ def peer_comparison(
     """The indicator for the home place and its peers, ranked, with a funnel plot.
 
     Rates go on the funnel as observed over expected events, the expected ones from the
-    pooled rates of all places by age band x sex x IMD quintile (``adjustment``;
+    pooled rates of all places by age band x sex x IMD decile (``adjustment``;
     :func:`benchmarking.adjusted.compare_units`), so each place is compared with what its
     own population would lead one to expect; the values and ranks stay those of the
     library (directly standardised or crude). Proportions go on it as they are. With
@@ -284,7 +284,7 @@ def practice_variation(
     """Practices of a place against what their own populations would lead one to expect.
 
     Rates: every practice's observed events over those expected at the pooled rates of
-    all practices by age band x sex x IMD quintile (``adjustment``), with funnel limits
+    all practices by age band x sex x IMD decile (``adjustment``), with funnel limits
     widened for over-dispersion only when the winsorised test finds it
     (``overdispersion``; :func:`benchmarking.adjusted.compare_units`). The limits and the
     over-dispersion are estimated over all practices; the practices of ``place_code`` are

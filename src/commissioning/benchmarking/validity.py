@@ -41,7 +41,12 @@ EFFECT_OF_INDICATOR = {
     "gp_appointments": "gp_access",
     "outpatient_first": "outpatient_referral",
 }
-ADJUSTMENTS: tuple[Adjustment, ...] = ("none", "age_sex", "age_sex_deprivation")
+ADJUSTMENTS: tuple[Adjustment, ...] = (
+    "none",
+    "age_sex",
+    "age_sex_deprivation_quintile",
+    "age_sex_deprivation",
+)
 RULES: tuple[OverdispersionRule, ...] = ("never", "when_tested", "always")
 
 

@@ -128,7 +128,9 @@ JUDGEMENT_TEXT = {
     "lower": "no better direction",
 }
 ADJUSTMENT_TEXT = {
-    "age_sex_deprivation": "age band, sex and deprivation quintile (IMD) of their small area",
+    "age_sex_deprivation": "age band, sex and deprivation decile (IMD) of their small area",
+    "age_sex_deprivation_quintile": "age band, sex and deprivation quintile (IMD) of their "
+    "small area",
     "age_sex": "age band and sex",
     "none": "registered population (crude rates)",
 }
