@@ -2,14 +2,15 @@
 
 Planted (``synthetic/parameters.py``): Fenwick has GP access x0.75 and A&E use x1.35; in
 Northvale, the first practice refers to outpatients x1.6 and the second admits x1.45.
-The data are loaded into a DuckDB store (person_id pseudonyms) and benchmarked there.
+The data are loaded into a DuckDB store (person_id pseudonyms, ``conftest.py``) and
+benchmarked there.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
+import pandas as pd
 
 from commissioning.benchmarking.compare import (
     cost_per_event,
@@ -19,24 +20,12 @@ from commissioning.benchmarking.compare import (
     spc_chart,
 )
 from commissioning.benchmarking.peers import place_profiles, similar_places
-from commissioning.data.load import Source, load_files, table_for_file
-from commissioning.data.pseudonymise import DEMO_KEY
 from commissioning.data.queries import home_place
 from commissioning.indicators.compute import compute_indicator
 from commissioning.reports.benchmark_report import write_benchmark_report
 from commissioning.reports.indicators_report import write_indicators_report
-from commissioning.store.duckdb_store import connect, ibis_tables
 
 YEARS = [2021, 2022, 2023, 2024]
-
-
-@pytest.fixture(scope="module")
-def store_tables(calibration_population: Path):  # type: ignore[no-untyped-def]
-    con = connect(":memory:")
-    files = sorted(calibration_population.glob("*.parquet"))
-    load_files(con, [Source(p, table_for_file(p)) for p in files], DEMO_KEY)
-    yield ibis_tables(con)
-    con.close()
 
 
 def _practice(table, code):  # type: ignore[no-untyped-def]
@@ -123,6 +112,17 @@ def test_reports_are_written_from_the_store(store_tables, tmp_path: Path) -> Non
     assert "Tier 1 Health status achieved or retained" in text and "Lower is better" in text
     bench = write_benchmark_report(store_tables, tmp_path, [2023, 2024])
     html = bench.read_text(encoding="utf-8")
-    assert "Similar places" in html and "above 99.8%" in html
+    assert "Similar places" in html
     for name in ("peers.csv", "comparison.csv", "opportunity.csv", "practice_variation.csv"):
         assert (tmp_path / "published" / name).exists()
+    practices = pd.read_csv(tmp_path / "published" / "practice_variation.csv", dtype=str)
+    # The planted practices, by polarity: more emergency admissions is worse; more
+    # outpatient referrals is only higher (no better direction).
+    emergency = practices[practices["indicator_id"] == "emergency_admissions"]
+    outpatient = practices[practices["indicator_id"] == "outpatient_first"]
+    assert set(practices["adjustment"]) == {"age_sex_deprivation"}
+    assert emergency["judgement"].iloc[1] == "worse"
+    assert outpatient["judgement"].iloc[0] == "higher"
+    assert emergency["label"].iloc[1] == "higher than expected for its population"
+    assert '<tr class="miss">' in html and '<tr class="neutral">' in html
+    assert "higher than expected for its population (worse)" in html

@@ -5,8 +5,9 @@ its quarterly series in statistical process control (C10, C18).
   (Spiegelhalter limits, over-dispersion switchable) and a rank;
 * :func:`opportunity`: activity and pounds if the home place matched the mean of its best
   five peers, and the peer mean (NHS RightCare Commissioning for Value style);
-* :func:`practice_variation`: practices of one place, indirectly standardised by age and
-  sex against all practices, classified against 95% and 99.8% funnel limits;
+* :func:`practice_variation`: practices of one place against expected for their own
+  populations (age, sex and deprivation), classified against 95% and 99.8% funnel limits
+  that allow for over-dispersion when the practices show it, and judged by polarity;
 * :func:`spc_chart`: an XmR chart of the quarterly series with Making Data Count icons.
 
 See ``docs/methods/benchmarking.md`` for the methods and their caveats.
@@ -21,6 +22,17 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from commissioning.benchmarking.adjusted import (
+    DEFAULT_ADJUSTMENT,
+    DEFAULT_OVERDISPERSION,
+    AdjustedComparison,
+    Adjustment,
+    OverdispersionRule,
+    compare_units,
+    judgement,
+    plain_label,
+)
+from commissioning.core.suppression import DEFAULT_THRESHOLD
 from commissioning.indicators.compute import compute_indicator, indicator_series
 from commissioning.indicators.frames import attach, records
 from commissioning.indicators.library import Indicator, Library, default_library
@@ -37,7 +49,9 @@ class PeerComparison:
 
     ``table`` has one row per place (home first) with the indicator columns of
     :func:`compute_indicator`, ``is_home``, ``rank`` (1 best, by polarity; by value,
-    highest first, when polarity is neither) and the funnel ``classification``.
+    highest first, when polarity is neither), the funnel ``classification``, its
+    ``judgement`` by polarity and a plain ``label``; for rates also ``expected``, the
+    adjusted ``ratio`` with its 95% limits, the funnel limits and ``adjustment``.
     ``funnel`` is None for measures without a funnel (means, life expectancy).
     """
 
@@ -86,34 +100,63 @@ def peer_comparison(
     peers: Sequence[str],
     *,
     overdispersion: bool = True,
+    adjustment: Adjustment = DEFAULT_ADJUSTMENT,
     library: Library | None = None,
 ) -> PeerComparison:
     """The indicator for the home place and its peers, ranked, with a funnel plot.
 
-    Standardised rates are put on the funnel as indirectly standardised ratios (observed
-    over expected from the pooled age-sex rates), so the funnel compares like with like;
-    crude rates and proportions go on it as they are. With ``overdispersion`` the limits
-    are widened by Spiegelhalter's tau² when the places vary more than chance allows.
+    Rates go on the funnel as observed over expected events, the expected ones from the
+    pooled rates of all places by age band x sex x IMD decile (``adjustment``;
+    :func:`benchmarking.adjusted.compare_units`), so each place is compared with what its
+    own population would lead one to expect; the values and ranks stay those of the
+    library (directly standardised or crude). Proportions go on it as they are. With
+    ``overdispersion`` the limits are widened by Spiegelhalter's tau² (estimated over all
+    places) when the winsorised test finds the places vary more than chance allows.
+    ``judgement`` reads the classification by the indicator's polarity and ``label``
+    says it in plain words.
     """
     lib = library or default_library()
     ind = lib.get(indicator_id)
     places = [home_place, *[p for p in peers if p != home_place]]
     table = compute_indicator(tables, indicator_id, "place_code", years, library=lib)
-    if ind.measure == "rate" and ind.standardisation != "none":
-        ratio = compute_indicator(
-            tables, indicator_id, "place_code", years, library=lib, standardisation="indirect"
-        )
-        own = [c for c in table.columns if c == "expected" or c.startswith("ratio")]
-        table = table.drop(columns=own).merge(  # an indirect indicator has its own
-            ratio[["place_code", "expected", "ratio", "ratio_lower", "ratio_upper"]],
-            on="place_code",
-        )
     table = table[table["place_code"].isin(places)].copy()
     table["is_home"] = table["place_code"] == home_place
     table["rank"] = _rank(ind, table["value"])
     table = table.sort_values(["is_home", "rank"], ascending=[False, True]).reset_index(drop=True)
+    if ind.measure == "rate":
+        comparison = compare_units(
+            tables,
+            indicator_id,
+            "place_code",
+            years,
+            adjustment=adjustment,
+            overdispersion=DEFAULT_OVERDISPERSION if overdispersion else "never",
+            library=lib,
+        )
+        adjusted = comparison.table[
+            ["place_code", "expected", "ratio", "ratio_lower", "ratio_upper", "z_score"]
+            + [c for c in comparison.table.columns if c.startswith("funnel_")]
+            + ["classification", "judgement", "label"]
+        ]
+        own = [c for c in table.columns if c == "expected" or c.startswith("ratio")]
+        # an indirectly standardised indicator brings its own age-sex ratio: the
+        # adjusted one replaces it on the funnel
+        table = table.drop(columns=own).merge(adjusted, on="place_code", how="left")
+        table["adjustment"] = adjustment
+        fp: FunnelPlot | None = _adjusted_funnel(table, comparison)
+        table = table.drop(columns="z_score")
+        return PeerComparison(ind, table, fp, 1.0, home_place)
     fp, mult = _funnel(ind, table, overdispersion)
     table["classification"] = fp.points["classification"].to_numpy() if fp else "n/a"
+    table["judgement"] = [
+        "n/a" if c == "n/a" else judgement(c, ind.polarity) for c in table["classification"]
+    ]
+    table["label"] = [
+        "no funnel"
+        if c == "n/a"
+        else plain_label(c).replace("expected for its population", "its peers")
+        for c in table["classification"]
+    ]
     return PeerComparison(ind, table, fp, mult, home_place)
 
 
@@ -203,23 +246,53 @@ def opportunity(
     return pd.DataFrame(rows)
 
 
+def _adjusted_funnel(table: pd.DataFrame, comparison: AdjustedComparison) -> FunnelPlot:
+    """The adjusted comparison as a funnel plot of O/E against expected events."""
+    points = pd.DataFrame(
+        {
+            "numerator": table["observed" if "observed" in table else "numerator"].to_numpy(),
+            "denominator": table["expected"].to_numpy(),
+            "value": table["ratio"].to_numpy(),
+            "z_score": table["z_score"].to_numpy(),
+            "lower_95": table["funnel_lower_95"].to_numpy(),
+            "upper_95": table["funnel_upper_95"].to_numpy(),
+            "lower_99_8": table["funnel_lower_99_8"].to_numpy(),
+            "upper_99_8": table["funnel_upper_99_8"].to_numpy(),
+            "classification": table["classification"].to_numpy(),
+        }
+    )
+    return FunnelPlot(
+        points=points,
+        target=1.0,
+        phi=comparison.phi,
+        tau2=comparison.tau2,
+        overdispersion_adjusted=comparison.random_effects,
+    )
+
+
 def practice_variation(
     tables: Tables,
     indicator_id: str,
     place_code: str,
     years: Sequence[int],
     *,
-    standardise: bool = True,
-    overdispersion: bool = False,
+    adjustment: Adjustment = DEFAULT_ADJUSTMENT,
+    overdispersion: OverdispersionRule = DEFAULT_OVERDISPERSION,
+    threshold: int = DEFAULT_THRESHOLD,
     library: Library | None = None,
 ) -> tuple[pd.DataFrame, FunnelPlot]:
-    """Practices of a place against 95% and 99.8% funnel limits.
+    """Practices of a place against what their own populations would lead one to expect.
 
-    Rates are indirectly standardised for age and sex (``standardise``): each practice's
-    observed events over those expected at the pooled rates of all practices, a ratio
-    with 1 as the reference; proportions are compared with the pooled proportion of the
-    place's practices. Returns the practice table (with ``classification``, ``z_score``
-    and the limits) and the funnel plot.
+    Rates: every practice's observed events over those expected at the pooled rates of
+    all practices by age band x sex x IMD decile (``adjustment``), with funnel limits
+    widened for over-dispersion only when the winsorised test finds it
+    (``overdispersion``; :func:`benchmarking.adjusted.compare_units`). The limits and the
+    over-dispersion are estimated over all practices; the practices of ``place_code`` are
+    returned. ``value``, ``lower`` and ``upper`` are the indirectly standardised rate
+    (the ratio times the overall crude rate, on the indicator's scale); ``judgement``
+    reads the classification by the indicator's polarity and ``label`` says it plainly.
+    Proportions are compared, unadjusted, with the pooled proportion of the place's
+    practices. Returns the practice table and the funnel plot (of the place's practices).
     """
     lib = library or default_library()
     ind = lib.get(indicator_id)
@@ -227,28 +300,64 @@ def practice_variation(
         raise ValueError(
             f"practice variation needs a rate or proportion; {indicator_id!r} is a {ind.measure}"
         )
-    std = "indirect" if standardise and ind.measure == "rate" else "none"
-    table = compute_indicator(
-        tables,
-        indicator_id,
-        "practice_code",
-        years,
-        library=lib,
-        standardisation=std,  # type: ignore[arg-type]
-    )
     practices = tables["gp_practices"]
     own = practices.filter(practices.place_code == place_code).select(
         "practice_code", "practice_name"
     )
     names = own.execute()
+    if ind.measure == "proportion":
+        return _proportion_variation(tables, ind, names, years, lib)
+    comparison = compare_units(
+        tables,
+        indicator_id,
+        "practice_code",
+        years,
+        adjustment=adjustment,
+        overdispersion=overdispersion,
+        library=lib,
+    )
+    everyone = comparison.table
+    crude = float(everyone["observed"].sum() / everyone["population"].sum())
+    scale = crude * ind.multiplier
+    table = everyone.merge(names, on="practice_code").sort_values("practice_code")
+    table = table.reset_index(drop=True)
+    table["numerator"] = table["observed"]
+    table["denominator"] = table["population"]
+    table["value"] = table["ratio"] * scale
+    table["lower"] = table["ratio_lower"] * scale
+    table["upper"] = table["ratio_upper"] * scale
+    table["lower_99_8"] = table["ratio_lower_99_8"] * scale
+    table["upper_99_8"] = table["ratio_upper_99_8"] * scale
+    table["unit"] = ind.unit
+    table["suppressed"] = (table["observed"] > 0) & (table["observed"] < threshold)
+    table["funnel_z_score"] = table.pop("z_score")
+    fp = _adjusted_funnel(table.rename(columns={"funnel_z_score": "z_score"}), comparison)
+    return table, fp
+
+
+def _proportion_variation(
+    tables: Tables,
+    ind: Indicator,
+    names: pd.DataFrame,
+    years: Sequence[int],
+    lib: Library,
+) -> tuple[pd.DataFrame, FunnelPlot]:
+    table = compute_indicator(
+        tables, ind.id, "practice_code", years, library=lib, standardisation="none"
+    )
     table = (
         table.merge(names, on="practice_code").sort_values("practice_code").reset_index(drop=True)
     )
-    fp = _funnel(ind, table, overdispersion)[0]
+    fp = _funnel(ind, table, False)[0]
     assert fp is not None
     pts = fp.points
     for col in ("z_score", "lower_95", "upper_95", "lower_99_8", "upper_99_8", "classification"):
         table[f"funnel_{col}" if col != "classification" else col] = pts[col].to_numpy()
+    table["judgement"] = [judgement(c, ind.polarity) for c in table["classification"]]
+    table["label"] = [
+        plain_label(c).replace("expected for its population", "the place's practices")
+        for c in table["classification"]
+    ]
     return table, fp
 
 

@@ -16,6 +16,12 @@ import ibis.expr.types as ir
 import pandas as pd
 import plotly.graph_objects as go
 
+from commissioning.benchmarking.adjusted import (
+    DEFAULT_ADJUSTMENT,
+    DEFAULT_OVERDISPERSION,
+    Adjustment,
+    OverdispersionRule,
+)
 from commissioning.benchmarking.compare import (
     PeerComparison,
     cost_per_event,
@@ -31,7 +37,7 @@ from commissioning.benchmarking.peers import (
 )
 from commissioning.data.queries import home_place as find_home_place
 from commissioning.indicators.england import default_national_values
-from commissioning.indicators.library import Library, default_library
+from commissioning.indicators.library import Indicator, Library, default_library
 from commissioning.indicators.stats import FunnelPlot
 from commissioning.reports.england import ENGLAND_DISCLOSURE, home_spine_section, place_comparison
 from commissioning.reports.formatting import names_in
@@ -46,10 +52,16 @@ from commissioning.reports.indicators_report import (
 from commissioning.reports.publish import Disclosure, Outputs, as_outputs
 
 _RATIOS = ["expected", "ratio", "ratio_lower", "ratio_upper"]
+_FUNNEL_LIMITS = ("funnel_lower_95", "funnel_upper_95", "funnel_lower_99_8", "funnel_upper_99_8")
 COMPARISON_DISCLOSURE = Disclosure(
     counts=INDICATOR_DISCLOSURE.counts,
     derived=[*INDICATOR_DISCLOSURE.derived, *_RATIOS, "rank"],
     hidden_flag="suppressed",
+    safe={
+        c: "a funnel limit: a function of the expected count, the target and the spread "
+        "between all places only"
+        for c in _FUNNEL_LIMITS
+    },
 )
 PRACTICE_DISCLOSURE = Disclosure(
     counts=INDICATOR_DISCLOSURE.counts,
@@ -61,11 +73,67 @@ PRACTICE_DISCLOSURE = Disclosure(
         "funnel_z_score",
     ],
     hidden_flag="suppressed",
+    labels=["judgement", "label", "adjustment"],
     safe={
-        c: "a funnel limit: a function of the expected count and the target only"
-        for c in ("funnel_lower_95", "funnel_upper_95", "funnel_lower_99_8", "funnel_upper_99_8")
+        c: "a funnel limit: a function of the expected count, the target and the spread "
+        "between all practices only"
+        for c in _FUNNEL_LIMITS
     },
 )
+PRACTICE_COLUMNS = (
+    "indicator_id",
+    "practice_code",
+    "practice_name",
+    "numerator",
+    "denominator",
+    "value",
+    "lower",
+    "upper",
+    "lower_99_8",
+    "upper_99_8",
+    "unit",
+    "suppressed",
+    "expected",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "ratio_lower_99_8",
+    "ratio_upper_99_8",
+    "funnel_z_score",
+    "funnel_lower_95",
+    "funnel_upper_95",
+    "funnel_lower_99_8",
+    "funnel_upper_99_8",
+    "classification",
+    "judgement",
+    "label",
+    "adjustment",
+)
+#: Row style and point colour of each judgement: red worse, green better (by the
+#: indicator's polarity); purple higher or lower where neither direction is better
+#: (the NHS colours Fingertips and Making Data Count use for the same readings).
+JUDGEMENT_FLAG = {"worse": "miss", "better": "hit", "higher": "neutral", "lower": "neutral"}
+JUDGEMENT_COLOUR = {
+    "worse": "#d5281b",
+    "better": "#007f3b",
+    "higher": "#330072",
+    "lower": "#330072",
+    "similar": "#768692",
+    "missing": "#768692",
+}
+JUDGEMENT_TEXT = {
+    "worse": "worse",
+    "better": "better",
+    "higher": "no better direction",
+    "lower": "no better direction",
+}
+ADJUSTMENT_TEXT = {
+    "age_sex_deprivation": "age band, sex and deprivation decile (IMD) of their small area",
+    "age_sex_deprivation_quintile": "age band, sex and deprivation quintile (IMD) of their "
+    "small area",
+    "age_sex": "age band and sex",
+    "none": "registered population (crude rates)",
+}
 PEERS_DISCLOSURE = Disclosure(
     counts=["person_years"],
     derived=[
@@ -110,9 +178,17 @@ def funnel_figure(
     y_title: str,
     hidden: Sequence[bool],
     multiplier: float = 1.0,
+    colours: Sequence[str] | None = None,
 ) -> go.Figure:
-    """Points with their 95% and 99.8% limits, sorted by denominator; suppressed hidden."""
+    """Points with their 95% and 99.8% limits, sorted by denominator; suppressed hidden.
+
+    Points are coloured by ``colours`` (one per point) when given, else the home place in
+    blue and the others in grey."""
     pts = fp.points.assign(label=list(labels), hidden=list(hidden))
+    if colours is not None:
+        pts = pts.assign(colour=list(colours))
+    else:
+        pts = pts.assign(colour=[HOME_COLOUR if lab == home else PEER_COLOUR for lab in labels])
     order = pts.sort_values("denominator")
     fig = go.Figure()
     for col, name, dash in (
@@ -133,7 +209,6 @@ def funnel_figure(
         )
     fig.add_hline(y=float(fp.target * multiplier), line={"color": "#231f20", "width": 1})
     shown = pts[~pts["hidden"]]
-    colours = [HOME_COLOUR if lab == home else PEER_COLOUR for lab in shown["label"]]
     fig.add_trace(
         go.Scatter(
             x=shown["denominator"],
@@ -142,7 +217,7 @@ def funnel_figure(
             text=shown["label"],
             textposition="top center",
             name="Units",
-            marker={"color": colours, "size": 10},
+            marker={"color": list(shown["colour"]), "size": 10},
         )
     )
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=420)
@@ -183,6 +258,14 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame, names: Mapping[st
     ]
     if pc.funnel is not None:
         ratio = "expected" in t.columns
+        home_row = t[t["is_home"]].iloc[0]
+        home_reading = ""
+        if str(home_row["judgement"]) not in ("suppressed", "n/a", "missing"):
+            verdict = str(home_row["judgement"])
+            home_reading = f" {names.get(pc.home_place, pc.home_place)} is {home_row['label']}" + (
+                f" ({JUDGEMENT_TEXT[verdict]})." if verdict in JUDGEMENT_TEXT else "."
+            )
+        adjusted = ADJUSTMENT_TEXT.get(str(t["adjustment"].iloc[0]), "") if ratio else ""
         figures.append(
             FigureBlock(
                 funnel_figure(
@@ -191,18 +274,28 @@ def _comparison_section(pc: PeerComparison, opp: pd.DataFrame, names: Mapping[st
                     names.get(pc.home_place, pc.home_place),
                     f"{ind.title}: funnel plot",
                     "Expected events" if ratio else "Denominator",
-                    "Observed / expected (age-sex standardised)" if ratio else ind.unit,
+                    "Observed / expected" if ratio else ind.unit,
                     list(t["suppressed"].astype(bool)),
                     pc.funnel_multiplier,
+                    colours=[JUDGEMENT_COLOUR.get(str(j), PEER_COLOUR) for j in t["judgement"]],
                 ),
-                note="Each point is a place. Points outside the dotted (95%) or dashed (99.8%) "
-                "limits differ from the average by more than chance would explain"
+                note="Each point is a place"
+                + (
+                    f", its events against those expected for its population by {adjusted}"
+                    if ratio
+                    else ""
+                )
+                + ". Points outside the dotted (95%) or dashed (99.8%) limits differ by more "
+                "than chance would explain"
                 + (
                     "; limits are widened for over-dispersion (the places vary more than "
                     "chance alone allows)."
                     if pc.funnel.overdispersion_adjusted
                     else "."
-                ),
+                )
+                + " Outside the 99.8% limits, red is worse and green better by the "
+                "indicator's direction; purple is higher or lower where neither is better."
+                + home_reading,
             )
         )
     rows = []
@@ -248,6 +341,117 @@ def _england_section(
     return home_spine_section(comparison, lib, home, names_in(tables), years)
 
 
+def _hide_judgements(table: pd.DataFrame) -> pd.DataFrame:
+    """Where a suppressed practice falls is a hint of its value: hide it in words too."""
+    hidden = table["suppressed"].astype(bool)
+    out = table.copy()
+    for col in ("judgement", "label"):
+        if col in out.columns:
+            out[col] = out[col].where(~hidden, "suppressed")
+    return out
+
+
+def practice_flag(judgement: str) -> str:
+    """The row style of a practice's judgement: 'miss' (red) worse, 'hit' (green) better,
+    'neutral' (purple) higher or lower with no better direction, '' similar."""
+    return JUDGEMENT_FLAG.get(judgement, "")
+
+
+def _practice_section(
+    ind: Indicator,
+    table: pd.DataFrame,
+    fp: FunnelPlot,
+    home_name: str,
+    adjustment: Adjustment,
+) -> Section:
+    rows, flags, colours = [], [], []
+    for _, r in table.iterrows():
+        value, interval = value_with_interval(r, ind.unit)
+        hidden = bool(r["suppressed"])
+        ratio = (
+            "-"
+            if hidden or "ratio" not in r
+            else f"{r['ratio']:.2f} ({r['ratio_lower']:.2f} to {r['ratio_upper']:.2f})"
+        )
+        verdict = str(r.get("judgement", "similar"))
+        reading = "-" if hidden else str(r["label"])
+        if not hidden and verdict in JUDGEMENT_TEXT:
+            reading = f"{reading} ({JUDGEMENT_TEXT[verdict]})"
+        rows.append([r["practice_name"], value, interval, ratio, reading])
+        flags.append("" if hidden else practice_flag(verdict))
+        colours.append(JUDGEMENT_COLOUR.get(verdict, PEER_COLOUR))
+    widened = fp.overdispersion_adjusted
+    spread = (
+        f"The practices vary more than chance alone allows (over-dispersion factor "
+        f"{fp.phi:.1f}), so the limits are widened by the spread between practices "
+        f"(standard deviation {fp.tau2**0.5:.3f} on the log scale): only a practice "
+        "beyond that ordinary spread is flagged."
+        if widened
+        else "The practices vary no more than chance allows, so the limits are those of "
+        "chance alone."
+    )
+    if ind.measure == "rate" and adjustment == "none":
+        intro = (
+            "Each practice's events against those expected at the crude rate of all "
+            "practices, not adjusted for age, sex or deprivation. " + spread
+        )
+        x_title, y_title = "Expected events", "Observed / expected"
+    elif ind.measure == "rate":
+        intro = (
+            "Each practice against what its own population would lead one to expect: the "
+            "events expected if its patients had the rates of all practices' patients of "
+            f"the same {ADJUSTMENT_TEXT[adjustment]}. A ratio of 1 is as expected. " + spread
+        )
+        x_title, y_title = "Expected events", "Observed / expected"
+    else:
+        intro = "Each practice against the pooled proportion of the place's practices."
+        x_title, y_title = "Denominator", ind.unit
+    polarity = {
+        "lower_is_better": "Lower is better: red rows are higher than expected (worse), "
+        "green rows lower (better).",
+        "higher_is_better": "Higher is better: green rows are higher than expected "
+        "(better), red rows lower (worse).",
+        "neither": "Neither direction is better: purple rows are higher or lower than "
+        "expected, neither good nor bad in itself.",
+    }[ind.polarity]
+    return Section(
+        title=f"Practices in {home_name}: {ind.title.lower()}",
+        intro=intro,
+        tables=[
+            TableBlock(
+                f"{ind.title} by practice",
+                [
+                    "Practice",
+                    f"Value ({ind.unit})",
+                    "95% interval",
+                    "Observed / expected (95% interval)",
+                    "Compared with its population",
+                ],
+                rows,
+                flags=flags,
+                note="Coloured rows are outside the 99.8% limits. " + polarity,
+            )
+        ],
+        figures=[
+            FigureBlock(
+                funnel_figure(
+                    fp,
+                    list(table["practice_code"]),
+                    "",
+                    f"{ind.title}: practices",
+                    x_title,
+                    y_title,
+                    list(table["suppressed"].astype(bool)),
+                    colours=colours,
+                ),
+                note="Each point is a practice; outside the dashed lines (99.8%) is very "
+                "unlikely to be chance or the ordinary spread between practices. "
+                + polarity.replace("rows", "points"),
+            )
+        ],
+    )
+
+
 def write_benchmark_report(
     tables: Tables,
     out: Outputs | Path,
@@ -258,10 +462,17 @@ def write_benchmark_report(
     practice_indicators: Sequence[str] = PRACTICE_INDICATORS,
     peers: int = 10,
     overdispersion: bool = True,
+    practice_adjustment: Adjustment = DEFAULT_ADJUSTMENT,
+    practice_overdispersion: OverdispersionRule = DEFAULT_OVERDISPERSION,
     library: Library | None = None,
 ) -> Path:
     """Write ``benchmark.html`` and the analysts' CSVs through the publication gate;
-    return the page."""
+    return the page.
+
+    Practices are compared with what their own populations would lead one to expect
+    (``practice_adjustment``, by default age, sex and deprivation), with limits widened
+    for over-dispersion when the winsorised test finds it (``practice_overdispersion``);
+    flags and colours follow each indicator's polarity."""
     lib = library or default_library()
     years = list(years)
     home = home_place or find_home_place(tables)
@@ -310,7 +521,7 @@ def write_benchmark_report(
             tables, ind_id, years, home, peer_codes, overdispersion=overdispersion, library=lib
         )
         # what is shown and what the opportunity uses: small counts and few people hidden
-        pc = dataclasses.replace(pc, table=published(pc.table, outputs.threshold))
+        pc = dataclasses.replace(pc, table=_hide_judgements(published(pc.table, outputs.threshold)))
         cost = cost_per_event(tables, pc.indicator, years, home, library=lib)
         opp = opportunity(pc, cost)
         # opportunity per year: the numerator pools the years
@@ -339,59 +550,20 @@ def write_benchmark_report(
 
     variation = []
     for ind_id in practice_indicators:
-        ind = lib.get(ind_id)
-        table, fp = practice_variation(tables, ind_id, home, years, library=lib)
-        table = published(table, outputs.threshold)
-        variation.append(table)
-        rows, flags = [], []
-        for _, r in table.iterrows():
-            value, interval = value_with_interval(r, ind.unit)
-            hidden = bool(r["suppressed"])
-            ratio = (
-                "-"
-                if hidden or "ratio" not in r
-                else f"{r['ratio']:.2f} ({r['ratio_lower']:.2f} to {r['ratio_upper']:.2f})"
-            )
-            rows.append(
-                [r["practice_name"], value, interval, ratio, "-" if hidden else r["classification"]]
-            )
-            flags.append("miss" if "99.8" in r["classification"] and not hidden else "")
+        table, fp = practice_variation(
+            tables,
+            ind_id,
+            home,
+            years,
+            adjustment=practice_adjustment,
+            overdispersion=practice_overdispersion,
+            library=lib,
+        )
+        table = _hide_judgements(published(table, outputs.threshold))
+        table["adjustment"] = practice_adjustment
+        variation.append(table[[c for c in PRACTICE_COLUMNS if c in table.columns]])
         sections.append(
-            Section(
-                title=f"Practices in {home_name}: {ind.title.lower()}",
-                intro="Each practice against all practices, indirectly standardised for age "
-                "and sex: the ratio of observed to expected events (1 is as expected).",
-                tables=[
-                    TableBlock(
-                        f"{ind.title} by practice",
-                        [
-                            "Practice",
-                            f"Value ({ind.unit})",
-                            "95% interval",
-                            "Observed / expected (95% interval)",
-                            "Funnel",
-                        ],
-                        rows,
-                        flags=flags,
-                        note="Highlighted rows are outside the 99.8% limits.",
-                    )
-                ],
-                figures=[
-                    FigureBlock(
-                        funnel_figure(
-                            fp,
-                            list(table["practice_code"]),
-                            "",
-                            f"{ind.title}: practices",
-                            "Expected events",
-                            "Observed / expected",
-                            list(table["suppressed"].astype(bool)),
-                        ),
-                        note="Each point is a practice; outside the dashed lines (99.8%) is "
-                        "very unlikely to be chance.",
-                    )
-                ],
-            )
+            _practice_section(lib.get(ind_id), table, fp, home_name, practice_adjustment)
         )
     if variation:
         outputs.table(
