@@ -121,3 +121,12 @@ def test_low_value_procedures_fit_their_patients_and_vary_by_practice(
         "GROUP BY 1 ORDER BY rate DESC"
     ).fetchall()
     assert rates[0][0] == code
+
+
+def test_nothing_happens_before_the_first_day_of_the_data(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Stays ending in a death early in the first year, and admissions of the last twelve
+    months of life, start no earlier than the data do."""
+    row = con.execute("SELECT min(start_date) FROM activity").fetchone()
+    assert row is not None and str(row[0]) >= "2021-04-01"

@@ -787,7 +787,7 @@ def _emergency(
     registered = people.registration_day[s.idx]
     terminal_los = np.minimum(
         rng.geometric(1 / P.TERMINAL_STAY_MEAN_DAYS, size=hd.shape[0]) - 1,
-        s.death_day[hd] - registered[hd],
+        s.death_day[hd] - np.maximum(registered[hd], first_day),  # within the data
     )
     # Admissions of the last year of life, which may fall in the year before the death's
     # (the time of year of a death says nothing of the twelve months before it): more of
