@@ -4,6 +4,7 @@ names the table, the column and the fix, and writes nothing."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -65,3 +66,20 @@ def test_names_that_leave_the_folder_are_refused(tmp_path: Path) -> None:
     for name in ("../x.csv", "/etc/x.csv", "x.parquet", "assets/x.csv", "X.csv"):
         with pytest.raises(PublicationRefused):
             out.table(name, GOOD, DECLARED)
+
+
+def test_a_chart_has_the_same_id_every_time_and_no_digits_in_it() -> None:
+    """Plotly's default element id is a random UUID: pages differed from run to run and
+    sometimes held ten digits that pass the NHS number check."""
+    import plotly.graph_objects as go
+
+    from commissioning.reports.html import FigureBlock
+
+    block = FigureBlock(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), note="two bars")
+    first, again = block.html(), block.html()
+    assert first == again
+    chart_id = block.div_id()
+    assert re.fullmatch(r"chart-[g-v]{20}", chart_id)
+    assert f'id="{chart_id}"' in first
+    other = FigureBlock(go.Figure(go.Bar(x=["a", "b"], y=[1, 3])), note="two bars")
+    assert other.div_id() != chart_id
