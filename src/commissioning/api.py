@@ -46,7 +46,7 @@ from commissioning.risk.stratify import RiskEvaluation, evaluate_risk
 from commissioning.settlement.lines import PeriodInputs
 from commissioning.settlement.settle import settle_periods
 from commissioning.store.address import StoreAddress, open_store_tables
-from commissioning.synthetic.generate import generate, write
+from commissioning.synthetic.generate import synthesise as _synthesise
 from commissioning.synthetic.parameters import SyntheticParameters
 
 __all__ = [
@@ -135,7 +135,7 @@ def synthesise(
         raise ValueError("file_format must be 'parquet' or 'csv'")
     params = SyntheticParameters(people=people, years=years, first_year=first_year, seed=seed)
     out = Path(folder)
-    write(generate(params), out, params, file_format)  # type: ignore[arg-type]
+    _synthesise(params, out, file_format)  # type: ignore[arg-type]
     return out
 
 

@@ -24,7 +24,7 @@ from commissioning.reports.pack import fy, write_index
 from commissioning.reports.publish import PUBLISHED, Outputs
 from commissioning.store.duckdb_store import connect, ibis_tables, table_counts
 from commissioning.synthetic.calibration import CalibrationRow, compare, measure
-from commissioning.synthetic.generate import generate, write
+from commissioning.synthetic.generate import synthesise
 from commissioning.synthetic.parameters import SyntheticParameters
 
 if TYPE_CHECKING:
@@ -58,10 +58,8 @@ def run_demo(
     say(
         f"1/8 synthetic population: {people:,} people in {len(params.places)} places, {years} years"
     )
-    tables = generate(params, on_progress=lambda m: say(f"    {m}"))
     data_dir = outputs.restricted / "synthetic"
-    write(tables, data_dir, params)
-    del tables
+    synthesise(params, data_dir, on_progress=lambda m: say(f"    {m}"))
 
     say("2/8 loading into the store (pseudonymised at the door, every row checked)")
     store_path = outputs.restricted / STORE_FILE

@@ -225,6 +225,13 @@ def synth(
         int, typer.Option(help="Seed: the same seed writes the same bytes.")
     ] = 20261123,
     file_format: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    chunk_people: Annotated[
+        int,
+        typer.Option(
+            help="A larger population is generated and written in chunks of this many people, "
+            "so memory stays bounded (about 3 GB a chunk of 1,000,000)."
+        ),
+    ] = 1_000_000,
     calibration: Annotated[
         bool,
         typer.Option(
@@ -235,16 +242,16 @@ def synth(
 ) -> None:
     """Write a synthetic population: ten places (a home place and nine peers) over
     several years, calibrated to national figures, with the ground truth kept."""
-    from commissioning.synthetic.generate import generate, write
+    from commissioning.synthetic.generate import synthesise
     from commissioning.synthetic.parameters import SyntheticParameters
 
     if file_format not in ("parquet", "csv"):
         raise ValueError("--format must be parquet or csv")
+    if chunk_people < 1_000:
+        raise ValueError("--chunk-people must be at least 1000")
     params = SyntheticParameters(people=people, years=years, first_year=first_year, seed=seed)
     say = progress_printer()
-    tables = generate(params, on_progress=say)
-    say(f"writing {file_format} files to {out_dir}")
-    manifest = write(tables, out_dir, params, file_format)  # type: ignore[arg-type]
+    manifest = synthesise(params, out_dir, file_format, say, chunk_people)  # type: ignore[arg-type]
     files: dict[str, dict[str, Any]] = manifest["files"]  # type: ignore[assignment]
     for name, info in files.items():
         say(f"  {name}: {info['rows']:,} rows")

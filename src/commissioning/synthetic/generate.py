@@ -8,10 +8,11 @@ valid by the modulus 11 check, so the loader pseudonymises them like real ones.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -29,9 +30,9 @@ from commissioning.core.schema import (
     TABLES,
     money_columns,
 )
-from commissioning.data.load import control_totals
+from commissioning.data.load import control_sum, file_sha256
 from commissioning.synthetic import parameters as P
-from commissioning.synthetic.model import fitted_model
+from commissioning.synthetic.model import FittedModel, fitted_model
 from commissioning.synthetic.simulate import (
     EXTERNAL_CAUSES,
     JOINT_DIAGNOSIS,
@@ -46,13 +47,27 @@ from commissioning.synthetic.world import draw_people as _draw_people
 Progress = Callable[[str], None]
 
 
-def synthetic_nhs_numbers(n: int, rng: np.random.Generator) -> npt.NDArray[np.str_]:
-    """``n`` distinct NHS numbers beginning with 9, valid by the modulus 11 check.
+#: Nine-digit bodies of the synthetic NHS numbers (the tenth digit is the check digit).
+NHS_BODIES = 100_000_000
+
+
+def synthetic_nhs_numbers(
+    n: int, rng: np.random.Generator, block: tuple[int, int] = (0, NHS_BODIES)
+) -> npt.NDArray[np.str_]:
+    """``n`` distinct NHS numbers beginning with 9, valid by the modulus 11 check, drawn
+    from ``block`` (start, size) of the :data:`NHS_BODIES` bodies: populations written in
+    chunks give each chunk a block of its own, so no number is given twice.
 
     Numbers beginning 9 are never issued to patients in England (999 is the range
     reserved for testing), so no synthetic person can share a real person's number.
     """
-    body = 900_000_000 + rng.choice(100_000_000, size=int(n * 1.12) + 50, replace=False)
+    start, size = block
+    wanted = int(n * 1.12) + 50
+    if wanted > size:
+        raise ValueError(
+            f"{n:,} people need about {wanted:,} synthetic NHS numbers; the block has {size:,}"
+        )
+    body = 900_000_000 + start + rng.choice(size, size=wanted, replace=False)
     digits = (body[:, None] // 10 ** np.arange(8, -1, -1)) % 10
     total = (digits * np.arange(10, 1, -1)).sum(axis=1)
     check = (11 - total % 11) % 11
@@ -93,29 +108,120 @@ def generate(
     model = fitted_model()
     world = build_world(rng, params)
     _plant_low_value_style(world, params)
+    tables = {"places": _places(params), "gp_practices": _practices(world)}
+    tables |= _population(rng, params, world, model, say)
+    tables["synthetic_practice_effects"] = _practice_effects(world)
+    return _in_order(tables)
+
+
+def _in_order(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """The tables in the data model's order, each with the data model's columns."""
+    ordered = {name: tables[name] for name in GENERATED_TABLES}
+    for name, table in ordered.items():
+        expected = [("nhs_number" if c == "person_id" else c) for c in TABLES[name].column_names]
+        if table.column_names != expected:  # pragma: no cover - a programming error
+            raise AssertionError(f"{name}: {table.column_names} != {expected}")
+    return ordered
+
+
+#: The tables a synthetic population is written as, in order.
+GENERATED_TABLES = (
+    "places",
+    "gp_practices",
+    "people",
+    "conditions",
+    "activity",
+    "proms",
+    "experience",
+    "synthetic_person_year",
+    "synthetic_practice_effects",
+)
+
+
+def _population(
+    rng: np.random.Generator,
+    params: P.SyntheticParameters,
+    world: World,
+    model: FittedModel,
+    say: Progress,
+    nhs_block: tuple[int, int] = (0, NHS_BODIES),
+    first_activity: int = 1,
+) -> dict[str, pa.Table]:
+    """The person-level tables of ``params.people`` people drawn into ``world``: people,
+    conditions, activity (numbered from ``first_activity``), PROMs, experience and the
+    ground truth."""
     horizon = day_number(params.first_year + params.years, 4, 1) - 1
     say("drawing people")
     people = _draw_people(rng, params, world, model, horizon)
     buffers, mix = simulate(rng, params, world, people, model, say)
     say("assembling tables")
-    nhs = synthetic_nhs_numbers(people.size, rng)
+    nhs = synthetic_nhs_numbers(people.size, rng, nhs_block)
     tables = {
-        "places": _places(params),
-        "gp_practices": _practices(world),
         "people": _people(people, world, nhs),
         "conditions": _conditions(people, model.conditions.codes, nhs),
     }
-    activity, proms = _activity(rng, buffers, mix, world, nhs, params, people.place)
+    activity, proms = _activity(rng, buffers, mix, world, nhs, params, people.place, first_activity)
     tables["activity"] = activity
     tables["proms"] = proms
     tables["experience"] = _experience(buffers, world, nhs)
     tables["synthetic_person_year"] = _truth(buffers, nhs)
-    tables["synthetic_practice_effects"] = _practice_effects(world)
-    for name, table in tables.items():
-        expected = [("nhs_number" if c == "person_id" else c) for c in TABLES[name].column_names]
-        if table.column_names != expected:  # pragma: no cover - a programming error
-            raise AssertionError(f"{name}: {table.column_names} != {expected}")
     return tables
+
+
+#: People a chunk: a population larger than this is generated and written chunk by chunk,
+#: so memory stays bounded (about 3 GB a chunk of a million) whatever its size.
+CHUNK_PEOPLE = 1_000_000
+
+
+def _prefixed(say: Progress, prefix: str) -> Progress:
+    return lambda message: say(prefix + message)
+
+
+def generate_in_chunks(
+    params: P.SyntheticParameters,
+    chunk_people: int = CHUNK_PEOPLE,
+    on_progress: Progress | None = None,
+) -> Iterator[dict[str, pa.Table]]:
+    """The population of ``params`` as a sequence of chunks of at most ``chunk_people``
+    people (at the start), each a dict of tables. The first chunk also holds the places,
+    practices and practice effects (one world is shared by all chunks); later chunks hold
+    only the person-level tables.
+
+    Each chunk draws its people from a random stream of its own (from the seed and the
+    chunk's number), its NHS numbers from a block of its own and its activity numbers
+    after the last chunk's, so the same seed and chunk size give the same bytes, and the
+    chunks are as one population: no person or event twice. People stay in the chunk they
+    were drawn in, so chunks do not interact (the ways people of one chunk affect another
+    are none in the model: no capacity is shared)."""
+    say = on_progress or (lambda _m: None)
+    n_chunks = max(1, math.ceil(params.people / chunk_people))
+    sizes = [len(part) for part in np.array_split(np.arange(params.people), n_chunks)]
+    say("fitting the model to national figures")
+    model = fitted_model()
+    world = build_world(np.random.default_rng(params.seed), params)
+    _plant_low_value_style(world, params)
+    block = NHS_BODIES // n_chunks
+    next_activity = 1
+    for k, size in enumerate(sizes):
+        seed = int(np.random.SeedSequence([params.seed, 1, k]).generate_state(1)[0])
+        part = params.model_copy(update={"people": size, "seed": seed})
+        say(f"chunk {k + 1} of {n_chunks}: {size:,} people")
+        tables: dict[str, pa.Table] = {}
+        if k == 0:
+            tables = {"places": _places(params), "gp_practices": _practices(world)}
+        tables |= _population(
+            np.random.default_rng(seed),
+            part,
+            world,
+            model,
+            _prefixed(say, f"chunk {k + 1} of {n_chunks}: "),
+            nhs_block=(k * block, block),
+            first_activity=next_activity,
+        )
+        next_activity += tables["activity"].num_rows
+        if k == 0:
+            tables["synthetic_practice_effects"] = _practice_effects(world)
+        yield tables
 
 
 def _places(params: P.SyntheticParameters) -> pa.Table:
@@ -186,6 +292,7 @@ def _activity(
     nhs: npt.NDArray[np.str_],
     params: P.SyntheticParameters,
     person_place: npt.NDArray[np.integer],
+    first_id: int = 1,
 ) -> tuple[pa.Table, pa.Table]:
     ev = {k: _concat(v) for k, v in buffers.events.items()}
     order = np.lexsort((ev["person"], ev["start"]))
@@ -194,7 +301,7 @@ def _activity(
     pods = list(POINTS_OF_DELIVERY)
     settings = [POINTS_OF_DELIVERY[p] for p in pods]
     ids = pc.binary_join_element_wise(
-        "S", pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.string()), ""
+        "S", pc.cast(pa.array(np.arange(first_id, first_id + n, dtype=np.int64)), pa.string()), ""
     )
     los = ev["los"].astype(np.int64)
     activity = pa.table(
@@ -323,33 +430,93 @@ def write(
     first and the new one written last.
     A write that is killed leaves no file cut short under a table's name and no manifest
     vouching for a mix; the loader checks files against the manifest beside them."""
+    return write_chunks([tables], folder, params, file_format)
+
+
+def write_chunks(
+    chunks: Iterable[dict[str, pa.Table]],
+    folder: Path,
+    params: P.SyntheticParameters,
+    file_format: FileFormat = "parquet",
+) -> dict[str, object]:
+    """As :func:`write`, for tables that come in chunks (:func:`generate_in_chunks`): each
+    chunk is appended to its tables' files and let go, so only one chunk is ever held.
+    Every table is renamed into place only once all chunks are written."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").unlink(missing_ok=True)
-    files = {}
-    for name, table in tables.items():
-        path = folder / f"{name}.{file_format}"
-        partial = folder / f".{path.name}.partial"
-        try:
-            if file_format == "parquet":
-                pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000)
-            else:
-                pacsv.write_csv(table, partial)
+    writers: dict[str, pq.ParquetWriter | pacsv.CSVWriter] = {}
+    schemas: dict[str, pa.Schema] = {}
+    rows: dict[str, int] = {}
+    sums: dict[str, dict[str, Decimal]] = {}
+    partial = {name: folder / f".{name}.{file_format}.partial" for name in GENERATED_TABLES}
+    try:
+        for chunk in chunks:
+            for name, table in chunk.items():
+                if name not in writers:
+                    schemas[name] = table.schema
+                    writers[name] = (
+                        pq.ParquetWriter(partial[name], table.schema, compression="zstd")
+                        if file_format == "parquet"
+                        else pacsv.CSVWriter(partial[name], table.schema)
+                    )
+                    rows[name] = 0
+                    sums[name] = dict.fromkeys(money_columns(TABLES[name]), Decimal(0))
+                table = table.cast(schemas[name])
+                if file_format == "parquet":
+                    writers[name].write_table(table, row_group_size=1_000_000)
+                else:
+                    writers[name].write_table(table)
+                rows[name] += table.num_rows
+                for column in sums[name]:
+                    sums[name][column] += control_sum(table[column])
+            del chunk
+        files = {}
+        for name in GENERATED_TABLES:
+            writers.pop(name).close()
             failpoint(f"synth_written:{name}")
+            path = folder / f"{name}.{file_format}"
+            control: dict[str, object] = {"rows": rows[name]}
+            control |= {f"sum_{c}": f"{total:f}" for c, total in sums[name].items()}
             files[name] = {
                 "file": path.name,
-                "rows": table.num_rows,
-                "sha256": hashlib.sha256(partial.read_bytes()).hexdigest(),
-                "control": control_totals(table, money_columns(TABLES[name])),
+                "rows": rows[name],
+                "sha256": file_sha256(partial[name]),
+                "control": control,
             }
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+            os.replace(partial[name], path)
+    finally:
+        for writer in writers.values():
+            writer.close()
+        for path in partial.values():
+            path.unlink(missing_ok=True)
     manifest = {
         "generator": "commissioning synthetic population",
         "parameters": json.loads(params.model_dump_json()),
         "files": files,
     }
-    partial = folder / ".manifest.json.partial"
-    partial.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(partial, folder / "manifest.json")
+    staged = folder / ".manifest.json.partial"
+    staged.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(staged, folder / "manifest.json")
     return manifest
+
+
+def synthesise(
+    params: P.SyntheticParameters,
+    folder: Path,
+    file_format: FileFormat = "parquet",
+    on_progress: Progress | None = None,
+    chunk_people: int = CHUNK_PEOPLE,
+) -> dict[str, object]:
+    """Generate the population of ``params`` and write it to ``folder``; return the
+    manifest. Up to ``chunk_people`` people are generated whole; a larger population is
+    generated and written chunk by chunk (:func:`generate_in_chunks`), so its memory is
+    that of one chunk."""
+    say = on_progress or (lambda _m: None)
+    if params.people <= chunk_people:
+        tables = generate(params, on_progress=say)
+        say(f"writing {file_format} files to {folder}")
+        return write(tables, folder, params, file_format)
+    say(f"writing {file_format} files to {folder}, chunk by chunk")
+    return write_chunks(
+        generate_in_chunks(params, chunk_people, on_progress=say), folder, params, file_format
+    )
