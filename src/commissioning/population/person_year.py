@@ -29,7 +29,7 @@ engines agree). Definitions (see ``docs/population.md``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -108,62 +108,107 @@ def _condition_dates(tables: Tables) -> ir.Table:
     )
 
 
-def _normalised_diagnosis(act: ir.Table, column: str = "primary_diagnosis") -> ir.StringValue:
-    if column not in act.columns:
-        return ibis.literal("")
-    return act[column].fill_null("").replace(".", "")
+#: The coded histories of the frailty index, each a list of ICD-10 prefixes of the primary
+#: diagnosis (falls are found in any position: see :func:`_activity_codes`).
+HISTORY_LISTS: dict[str, tuple[str, ...]] = {
+    "falls": C.FALL_PREFIXES,
+    "fracture": C.FRAGILITY_FRACTURE_PREFIXES,
+    "syncope": C.SYNCOPE_PREFIXES,
+    "urinary": C.URINARY_PREFIXES,
+    "visual": C.VISUAL_PREFIXES,
+}
 
 
-def _acsc(primary: ir.StringValue, secondary: ir.StringValue) -> ir.BooleanValue:
-    """Primary diagnosis an ACSC (chronic or acute list); J20 only with COPD secondary."""
+CodeFlag = Callable[[ir.StringValue], ir.BooleanValue]
+
+
+def _prefixed(prefixes: Sequence[str]) -> CodeFlag:
+    """Whether a dot-free code starts with one of ``prefixes``."""
+    return lambda dx: _starts_with_any(dx, prefixes)
+
+
+def _lookup(act: ir.Table, column: str, flags: dict[str, CodeFlag]) -> ir.Table:
+    """``flags`` of each distinct value of ``column`` of the activity table, computed once
+    a code rather than once a row (a million events have a few thousand codes). The
+    flags are expressions of ``dx``, the code with its dot taken out; the table has the
+    code as ``<column>__code``."""
+    key = f"{column}__code"
+    codes = act.select(**{key: act[column]}).distinct()
+    codes = codes.mutate(dx=codes[key].fill_null("").replace(".", ""))
+    return codes.select(key, **{name: flag(codes.dx) for name, flag in flags.items()})
+
+
+def _activity_codes(act: ir.Table) -> ir.Table:
+    """The activity table with the flags its codes give (each looked up over the distinct
+    codes): ``fall`` (W00-W19 in the primary, secondary or external cause position),
+    ``history_<name>`` (the primary diagnosis in a frailty history list), ``acsc`` (an
+    ambulatory care sensitive condition: chronic or acute list, J20 only with a COPD
+    secondary diagnosis) and ``maternity`` (primary diagnosis in chapter O or P)."""
     rules = C.ACSC_CHRONIC.secondary_rules
     plain = [p for p in C.ACSC_ICD10_PREFIXES if p not in rules]
-    cond = _starts_with_any(primary, plain)
-    for prefix, needs in rules.items():
-        cond = cond | (primary.startswith(prefix) & _starts_with_any(secondary, needs))
-    return cond
-
-
-def _history_dates(tables: Tables) -> ir.Table:
-    """First date of each coded history used by the frailty index, per person."""
-    act = tables["activity"]
-    dx = _normalised_diagnosis(act)
-    # A fall is an external cause: coded beside an injury (external_cause or a secondary
-    # position) in hospital data, and in the primary position only in older extracts.
-    fall = (
-        _starts_with_any(dx, C.FALL_PREFIXES)
-        | _starts_with_any(_normalised_diagnosis(act, "secondary_diagnosis"), C.FALL_PREFIXES)
-        | _starts_with_any(_normalised_diagnosis(act, "external_cause"), C.FALL_PREFIXES)
-    )
-    lists = {
-        "falls": C.FALL_PREFIXES,
-        "fracture": C.FRAGILITY_FRACTURE_PREFIXES,
-        "syncope": C.SYNCOPE_PREFIXES,
-        "urinary": C.URINARY_PREFIXES,
-        "visual": C.VISUAL_PREFIXES,
-    }
-    any_history = fall | _starts_with_any(dx, [p for v in lists.values() for p in v])
-    act = act.mutate(dx=dx, fall=fall).filter(any_history)
-    return act.group_by("person_id").aggregate(
+    rule_prefixes = list(rules)
+    primary_flags: dict[str, CodeFlag] = {
+        "p_fall": _prefixed(C.FALL_PREFIXES),
         **{
-            f"history_{name}_date": act.start_date.min(
-                where=act.fall if name == "falls" else _starts_with_any(act.dx, prefixes)
-            )
-            for name, prefixes in lists.items()
+            f"history_{name}": _prefixed(prefixes)
+            for name, prefixes in HISTORY_LISTS.items()
+            if name != "falls"
+        },
+        "acsc_plain": _prefixed(plain),
+        **{f"acsc_rule_{i}": _prefixed((p,)) for i, p in enumerate(rule_prefixes)},
+        "maternity": _prefixed(("O", "P")),
+    }
+    flagged = act.mutate(
+        primary_diagnosis__code=act.primary_diagnosis,
+        **{
+            f"{c}__code": act[c]
+            for c in ("secondary_diagnosis", "external_cause")
+            if c in act.columns
+        },
+    )
+    flagged = flagged.left_join(
+        _lookup(act, "primary_diagnosis", primary_flags), "primary_diagnosis__code"
+    )
+    secondary_fall: ir.BooleanValue = ibis.literal(False)
+    secondary_rule = [ibis.literal(False) for _ in rule_prefixes]
+    if "secondary_diagnosis" in act.columns:
+        secondary_flags: dict[str, CodeFlag] = {
+            "s_fall": _prefixed(C.FALL_PREFIXES),
+            **{f"s_rule_{i}": _prefixed(rules[p]) for i, p in enumerate(rule_prefixes)},
         }
+        flagged = flagged.left_join(
+            _lookup(act, "secondary_diagnosis", secondary_flags), "secondary_diagnosis__code"
+        )
+        secondary_fall = flagged.s_fall.fill_null(False)
+        secondary_rule = [
+            flagged[f"s_rule_{i}"].fill_null(False) for i in range(len(rule_prefixes))
+        ]
+    cause_fall: ir.BooleanValue = ibis.literal(False)
+    if "external_cause" in act.columns:
+        cause = {"c_fall": _prefixed(C.FALL_PREFIXES)}
+        flagged = flagged.left_join(_lookup(act, "external_cause", cause), "external_cause__code")
+        cause_fall = flagged.c_fall.fill_null(False)
+    acsc = flagged.acsc_plain.fill_null(False)
+    for i in range(len(rule_prefixes)):
+        acsc = acsc | (flagged[f"acsc_rule_{i}"].fill_null(False) & secondary_rule[i])
+    return flagged.select(
+        *act.columns,
+        fall=flagged.p_fall.fill_null(False) | secondary_fall | cause_fall,
+        **{
+            f"history_{name}": flagged[f"history_{name}"].fill_null(False)
+            for name in HISTORY_LISTS
+            if name != "falls"
+        },
+        acsc=acsc,
+        maternity=flagged.maternity.fill_null(False),
     )
 
 
-def _use(tables: Tables, years: Sequence[int]) -> ir.Table:
-    act = tables["activity"]
-    act = act.mutate(year=financial_year(act.start_date))
-    act = act.filter(act.year.isin(list(years)))
-    dx = _normalised_diagnosis(act)
-    act = act.mutate(
-        cost=act.cost_gbp.cast("float64"),
-        acsc=_acsc(dx, _normalised_diagnosis(act, "secondary_diagnosis")),
-        maternity=dx.startswith("O") | dx.startswith("P"),
-    )
+def _activity_by_year(tables: Tables) -> ir.Table:
+    """One scan of the activity table: per person and financial year, the use and cost
+    of the year and the first date of each coded history (for the frailty index)."""
+    act = _activity_codes(tables["activity"])
+    act = act.mutate(year=financial_year(act.start_date), cost=act.cost_gbp.cast("float64"))
     emergency = act.point_of_delivery == "emergency_admission"
     elective = act.point_of_delivery.isin(["elective_inpatient", "day_case"])
     apc = act.setting == "admitted_patient_care"
@@ -183,7 +228,28 @@ def _use(tables: Tables, years: Sequence[int]) -> ir.Table:
         "maternity_events": act.maternity.cast("int64").sum(),
         "total_cost_gbp": act.cost.sum(),
     }
-    return act.group_by(["person_id", "year"]).aggregate(**metrics)
+    history = {
+        f"history_{name}_date": act.start_date.min(
+            where=act.fall if name == "falls" else act[f"history_{name}"]
+        )
+        for name in HISTORY_LISTS
+    }
+    return act.group_by(["person_id", "year"]).aggregate(**metrics, **history)
+
+
+def _history_dates(by_year: ir.Table) -> ir.Table:
+    """First date of each coded history used by the frailty index, per person (from the
+    per-year table, which is far smaller than the activity)."""
+    return by_year.group_by("person_id").aggregate(
+        **{f"history_{name}_date": by_year[f"history_{name}_date"].min() for name in HISTORY_LISTS}
+    )
+
+
+def _use(by_year: ir.Table, years: Sequence[int]) -> ir.Table:
+    """Use and cost per person and year, for ``years``."""
+    return by_year.filter(by_year.year.isin(list(years))).select(
+        "person_id", "year", *use_columns()
+    )
 
 
 def use_columns() -> tuple[str, ...]:
@@ -228,9 +294,10 @@ def person_year_table(tables: Tables, years: Sequence[int]) -> ir.Table:
     total_cost_gbp. Ordered by nothing: sort when order matters.
     """
     base = _registered(tables, years)
+    by_year = _activity_by_year(tables)
     j = base.left_join(_condition_dates(tables), "person_id")
-    j = j.left_join(_history_dates(tables), "person_id")
-    j = j.left_join(_use(tables, years), ["person_id", "year"])
+    j = j.left_join(_history_dates(by_year), "person_id")
+    j = j.left_join(_use(by_year, years), ["person_id", "year"])
     end = ibis.date(j.year + 1, 3, 31)
     five_years_before = ibis.date(j.year - 4, 4, 1)
     cond_cols = C.condition_columns()
