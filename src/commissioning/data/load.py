@@ -27,7 +27,7 @@ import json
 import re
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,7 +59,16 @@ from commissioning.data.pseudonymise import (
     key_matches,
     nhs_number_valid,
 )
-from commissioning.data.read import STAGED, check_path, clean, drop_stage, stage_arrow, stage_file
+from commissioning.data.read import (
+    NATIVE,
+    STAGED,
+    Staged,
+    check_path,
+    clean,
+    drop_stage,
+    stage_arrow,
+    stage_file,
+)
 from commissioning.data.read import LoadError as LoadError  # raised to callers
 from commissioning.data.read import lit as _lit
 from commissioning.data.read import q as _q
@@ -128,17 +137,20 @@ DEMO_KEY_REASON = (
 )
 
 
-def _typed(col: Column) -> str:
+def _typed(col: Column, native: Collection[str] = ()) -> str:
+    if col.name in native:  # a Parquet column already of the column's type
+        return _q(NATIVE + col.name)
     raw = f"trim({_q(RAW + col.name)})"
     if col.dtype == "string":
         return f"nullif({raw}, '')"
     return f"TRY_CAST(nullif({raw}, '') AS {DUCKDB_TYPES[col.dtype]})"
 
 
-def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
-    """(condition that flags a bad row, reason) for one column."""
-    raw = f"nullif(trim(t.{_q(RAW + col.name)}), '')"
+def _column_checks(table: Table, col: Column, native: bool = False) -> list[tuple[str, str]]:
+    """(condition that flags a bad row, reason) for one column. A ``native`` column (a
+    Parquet column already of the column's type) needs no reading from text."""
     typed = f"t.{_q(col.name)}"
+    raw = typed if native else f"nullif(trim(t.{_q(RAW + col.name)}), '')"
     checks: list[tuple[str, str]] = []
     if col.name == "person_id":
         return [
@@ -150,7 +162,7 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
         ]
     if col.required:
         checks.append((f"{raw} IS NULL", f"{col.name} is missing"))
-    if col.dtype != "string":
+    if col.dtype != "string" and not native:
         what = {
             "date": "a date (YYYY-MM-DD)",
             "integer": "a whole number",
@@ -206,8 +218,6 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
                 f"{col.name} is not {looks}",
             )
         )
-    if col.name == "cost_gbp" and "point_of_delivery" in table.column_names:
-        checks += _cost_range_checks(typed)
     if col.name in ICD10_COLUMNS:
         checks.append(
             (
@@ -225,17 +235,23 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
     return checks
 
 
-def _cost_range_checks(cost: str) -> list[tuple[str, str]]:
-    """One check a point of delivery: a cost (not negative: that has its own reason)
-    outside the plausible range of the row's point of delivery."""
-    pod = f"t.{_q('point_of_delivery')}"
-    return [
-        (
-            f"{pod} = {_lit(name)} AND {cost} >= 0 AND NOT ({cost} BETWEEN {low} AND {high})",
-            f"cost_gbp is outside the plausible range for {name} (£{low:,} to £{high:,})",
-        )
+def _cost_range_reason(cost: str) -> str:
+    """SQL giving the reason a cost (not negative: that has its own reason) is outside the
+    plausible range of the row's point of delivery, or null: one ``CASE`` on the point of
+    delivery, so each row is compared with its own range only."""
+    branches = " ".join(
+        f"WHEN {_lit(name)} THEN CASE WHEN NOT ({cost} BETWEEN {low} AND {high}) THEN "
+        f"{_lit(f'cost_gbp is outside the plausible range for {name} (£{low:,} to £{high:,})')} END"
         for name, (low, high) in COST_RANGE_GBP.items()
-    ]
+    )
+    return f"CASE WHEN {cost} >= 0 THEN CASE t.{_q('point_of_delivery')} {branches} END END"
+
+
+def _cost_position(table: Table, checks: list[tuple[str, str]]) -> int:
+    """Where the cost range's reason goes among the reasons: after the other checks of
+    ``cost_gbp`` (1 for the adapter's reason first)."""
+    last = max(i for i, (_, reason) in enumerate(checks) if reason.startswith("cost_gbp "))
+    return last + 2
 
 
 def _num(value: float) -> str:
@@ -282,18 +298,25 @@ _LIFE = """LEFT JOIN (
   ) life ON life._life_person = staging.person_id"""
 
 
-def validation_sql(table: Table) -> str:
+def validation_sql(table: Table, native: Collection[str] = ()) -> str:
     """SQL over ``staging`` giving typed columns, ``_line`` and ``_reason`` ('' if good).
 
-    One pass: the typed values sit beside the raw text, so checks can use either.
+    One pass: the typed values sit beside the raw text, so checks can use either. The
+    ``native`` columns come with their own typed value (``native__<column>``).
     """
     typed = ",\n    ".join(
-        f"{_typed(c)} AS {_q(c.name)}" for c in table.columns if c.name != "person_id"
+        f"{_typed(c, native)} AS {_q(c.name)}" for c in table.columns if c.name != "person_id"
     )
-    checks = [chk for c in table.columns for chk in _column_checks(table, c)]
+    checks = [chk for c in table.columns for chk in _column_checks(table, c, c.name in native)]
     checks += [(f"NOT coalesce(({cond}), TRUE)", reason) for cond, reason in table.checks]
     checks += _reference_checks(table)
     pk_cols = ", ".join(_q(k) for k in table.primary_key)
+    # The duplicate keys straight from the file (a second scan is cheaper than keeping
+    # every checked row to look them up).
+    pk_typed = ", ".join(
+        "person_id" if k == "person_id" else f"{_typed(table.column(k), native)} AS {_q(k)}"
+        for k in table.primary_key
+    )
     pk_match = " AND ".join(f"x.{_q(k)} = t.{_q(k)}" for k in table.primary_key)
     # Duplicate keys by a hash aggregate (far cheaper than a window over every row).
     checks.append(
@@ -309,24 +332,49 @@ def validation_sql(table: Table) -> str:
             "already in the store (same " + ", ".join(table.primary_key) + ")",
         )
     )
-    reasons = ",\n      ".join(
-        [f"t.{ADAPTER_REASON}"]
-        + [f"CASE WHEN coalesce({cond}, FALSE) THEN {_lit(reason)} END" for cond, reason in checks]
+    # Each check is one bit of a mask; the reasons are written out only for rows with a
+    # bit set (building text for every row would cost far more than the tests).
+    conds = [f"t.{ADAPTER_REASON} IS NOT NULL"] + [f"coalesce({c}, FALSE)" for c, _ in checks]
+    reasons = [f"t.{ADAPTER_REASON}"] + [_lit(reason) for _, reason in checks]
+    if "cost_gbp" in table.column_names and "point_of_delivery" in table.column_names:
+        cost = _cost_range_reason(f"t.{_q('cost_gbp')}")
+        at = _cost_position(table, checks)
+        conds.insert(at, f"{cost} IS NOT NULL")
+        reasons.insert(at, cost)
+    masks = [conds[i : i + _BITS] for i in range(0, len(conds), _BITS)]
+    mask_sql = ",\n    ".join(
+        " + ".join(f"(CAST({c} AS BIGINT) << {bit})" for bit, c in enumerate(part))
+        + f" AS _mask{m}"
+        for m, part in enumerate(masks)
     )
+    reasons_sql = ",\n      ".join(
+        f"CASE WHEN (t._mask{i // _BITS} >> {i % _BITS}) & 1 = 1 THEN {reason} END"
+        for i, reason in enumerate(reasons)
+    )
+    good = " AND ".join(f"t._mask{m} = 0" for m in range(len(masks)))
     columns = ", ".join(f"t.{_q(c)}" for c in table.column_names)
     return f"""
 WITH t AS (
   SELECT *,
     {typed}
   FROM staging {_LIFE if table.name == "activity" else ""}
+), m AS (
+  SELECT t._line, {columns}, t.{ADAPTER_REASON},
+    {mask_sql}
+  FROM t LEFT JOIN (
+    SELECT {pk_typed}, min(_line) AS _first_line FROM staging
+    GROUP BY {pk_cols} HAVING count(*) > 1
+  ) d USING ({pk_cols})
 )
-SELECT t._line, {columns}, concat_ws('; ',
-      {reasons}
-    ) AS _reason
-FROM t LEFT JOIN (
-  SELECT {pk_cols}, min(_line) AS _first_line FROM t GROUP BY {pk_cols} HAVING count(*) > 1
-) d USING ({pk_cols})
+SELECT t._line, {columns}, CASE WHEN {good} THEN '' ELSE concat_ws('; ',
+      {reasons_sql}
+    ) END AS _reason
+FROM m t
 """
+
+
+#: Checks per bit mask (a BIGINT).
+_BITS = 62
 
 
 def load_files(
@@ -453,8 +501,8 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         read, loaded, rejected = (int(v) for v in previous)
         return FileReport(src.path.name, table.name, read, loaded, rejected, already_loaded=True)
     say(f"{src.path.name}: reading")
-    columns = stage_arrow(con, src.rows) if src.rows is not None else stage_file(con, src.path)
-    report = _check_and_insert(con, src, table, key, columns, promise, sha, say)
+    staged = stage_arrow(con, src.rows) if src.rows is not None else stage_file(con, src.path)
+    report = _check_and_insert(con, src, table, key, staged, promise, sha, say)
     drop_stage(con)
     return report
 
@@ -464,7 +512,7 @@ def _check_and_insert(
     src: Source,
     table: Table,
     key: bytes,
-    columns: list[str],
+    staged: Staged,
     promise: Promise,
     sha: str,
     say: Progress,
@@ -472,6 +520,10 @@ def _check_and_insert(
     """Check the staged rows of one file and insert them: good rows into their table,
     the others into ``rejects``, and a ``loads`` record."""
     name = src.path.name
+    columns = staged.columns
+    native = {
+        c.name for c in table.columns if c.name in columns and staged.native.get(c.name) == c.dtype
+    }
     counted = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()
     read = int(counted[0]) if counted else 0
     if promise.rows is not None and read != promise.rows:
@@ -496,8 +548,9 @@ def _check_and_insert(
     if ignored:
         say(f"{name}: ignoring column(s) not in the {table.name} table: " + ", ".join(ignored))
     say(f"{name}: pseudonymising and checking {read:,} rows")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW staging AS {_staging_sql(con, table, key, columns)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE validated AS {validation_sql(table)}")
+    staging = _staging_sql(con, table, key, columns, native)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staging AS {staging}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE validated AS {validation_sql(table, native)}")
     cols = ", ".join(_q(c) for c in table.column_names)
     load_id = uuid.uuid4().hex
     say(f"{name}: writing to the store")
@@ -558,7 +611,11 @@ def _absent(table: Table, name: str) -> bool:
 
 
 def _staging_sql(
-    con: duckdb.DuckDBPyConnection, table: Table, key: bytes, columns: list[str]
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    key: bytes,
+    columns: list[str],
+    native: Collection[str] = (),
 ) -> str:
     """SQL over the staged file: ``_line``, each column's text as ``raw__<column>`` (an
     absent optional column as empty), ``person_id`` and ``_nhs_invalid`` from the NHS
@@ -570,6 +627,8 @@ def _staging_sql(
             continue
         value = f"s.{_q(col.name)}" if col.name in present else "CAST(NULL AS VARCHAR)"
         parts.append(f"{value} AS {_q(RAW + col.name)}")
+        if col.name in native:
+            parts.append(f"s.{_q(NATIVE + col.name)}")
     adapter = f"s.{_q(ADAPTER_REASON)}" if ADAPTER_REASON in present else "CAST(NULL AS VARCHAR)"
     if "person_id" not in table.column_names:
         parts += ["FALSE AS _nhs_invalid", f"{adapter} AS {ADAPTER_REASON}"]

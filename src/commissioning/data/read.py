@@ -22,6 +22,7 @@ import csv
 import gzip
 import re
 from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ import pyarrow.parquet as pq
 
 #: The staged rows of the file being loaded: ``_line`` and the file's columns as text.
 STAGED = "_load_input"
+#: Prefix of a Parquet column's own typed value beside its text (see :func:`native_types`).
+NATIVE = "native__"
 _CSV_ROWS = "_load_csv_rows"
 _ARROW_ROWS = "_load_arrow_rows"
 
@@ -81,7 +84,7 @@ def _kind(path: Path) -> str:
 # --- streamed, in DuckDB -----------------------------------------------------------------
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     """Make the view ``_load_input`` over a CSV or Parquet file; return its columns."""
     check_path(path)
     if _kind(path) == "parquet":
@@ -89,13 +92,13 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     return _stage_csv(con, path)
 
 
-def stage_arrow(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> list[str]:
+def stage_arrow(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> Staged:
     """Make the view ``_load_input`` over rows an adapter has read (all text)."""
     numbered = rows.append_column("_line", pa.array(range(2, rows.num_rows + 2), pa.int64()))
     con.register(_ARROW_ROWS, numbered)
     names = ", ".join(q(c) for c in rows.column_names)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {STAGED} AS SELECT _line, {names} FROM {_ARROW_ROWS}")
-    return list(rows.column_names)
+    return Staged(list(rows.column_names))
 
 
 def drop_stage(con: duckdb.DuckDBPyConnection) -> None:
@@ -135,7 +138,31 @@ def _as_text(name: str, kind: pa.DataType) -> str:
     return f"CAST({col} AS VARCHAR)"
 
 
-def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+def _native(kind: pa.DataType) -> str | None:
+    """The data model's type of a Parquet column's values, if the checks can take them
+    as they are: whole numbers, 64-bit floats and dates."""
+    if pa.types.is_integer(kind) and kind != pa.uint64():
+        return "integer"
+    if pa.types.is_float64(kind):
+        return "double"
+    if pa.types.is_date(kind):
+        return "date"
+    return None
+
+
+_NATIVE_SQL = {"integer": "BIGINT", "double": "DOUBLE", "date": "DATE"}
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What :func:`stage_file` staged: the file's columns, in order, and those that also
+    have their own typed value as ``native__<column>`` (column: data model type)."""
+
+    columns: list[str]
+    native: dict[str, str] = field(default_factory=dict)
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     """A Parquet file with every column as text. A file that is not Parquet (or is cut
     short), a nested column, or bytes that are not UTF-8 text stop the load."""
     schema = _parquet_schema(path)
@@ -157,7 +184,10 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
                     "text (bytes that are not UTF-8?) — give text, numbers or dates; nothing "
                     "was loaded"
                 ) from None
-    columns = ", ".join(f"{_as_text(f.name, f.type)} AS {q(f.name)}" for f in schema)
+    exprs = [f"{_as_text(f.name, f.type)} AS {q(f.name)}" for f in schema]
+    native = {f.name: kind for f in schema if (kind := _native(f.type)) is not None}
+    exprs += [f"CAST({q(c)} AS {_NATIVE_SQL[k]}) AS {q(NATIVE + c)}" for c, k in native.items()]
+    columns = ", ".join(exprs)
     try:  # on a cursor: an error inside the load's transaction would end it
         with con.cursor() as probe:
             probe.execute(f"SELECT count(*) FROM {source}").fetchone()
@@ -170,10 +200,10 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         f"CREATE OR REPLACE TEMP VIEW {STAGED} AS "
         f"SELECT file_row_number + 2 AS _line, {columns} FROM {source}"
     )
-    return list(schema.names)
+    return Staged(list(schema.names), native)
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Staged:
     """A CSV file with every column as text, read by DuckDB into a temporary table (its
     row numbers are the lines). If DuckDB cannot read it, Arrow says why."""
     header = csv_header(path)
@@ -196,7 +226,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         f"CREATE OR REPLACE TEMP VIEW {STAGED} AS SELECT rowid + 2 AS _line, {cols} "
         f"FROM {_CSV_ROWS}"
     )
-    return header
+    return Staged(header)
 
 
 # --- with Arrow, for adapters and to say what is wrong with a CSV file ------------------
