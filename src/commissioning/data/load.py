@@ -35,7 +35,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -57,7 +56,6 @@ from commissioning.data.pseudonymise import (
     PSEUDONYM_HEX_CHARS,
     key_fingerprint,
     key_matches,
-    nhs_number_valid,
 )
 from commissioning.data.read import (
     NATIVE,
@@ -531,7 +529,7 @@ def _check_and_insert(
             f"{name}: {read:,} rows, but manifest.json says {promise.rows:,} "
             "— the file is not the one the manifest describes; write it again"
         )
-    _check_control_totals(con, name, read, columns, promise.control)
+    _check_control_totals(con, name, read, staged, promise.control)
     wanted = [("nhs_number" if c == "person_id" else c) for c in table.column_names]
     present = set(columns)
     missing = [
@@ -649,56 +647,60 @@ def _staging_sql(
 
 #: NHS numbers pseudonymised at a time (their Python strings are in memory at once).
 _BATCH = 500_000
+_DIGITS = "replace(nhs_number, ' ', '')"
+#: The modulus 11 check of :func:`commissioning.data.pseudonymise.nhs_number_valid`, in SQL.
+_MODULUS_11 = (
+    f"regexp_full_match({_DIGITS}, '[0-9]{{10}}') AND (11 - ("
+    + " + ".join(f"{11 - i} * TRY_CAST(substr({_DIGITS}, {i}, 1) AS INTEGER)" for i in range(1, 10))
+    + f") % 11) % 11 = TRY_CAST(substr({_DIGITS}, 10, 1) AS INTEGER)"
+)
 
 
 def _pseudonymise_staged(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     """Add each distinct NHS number of the staged file not yet seen in this load to the
-    temporary table ``_load_pseudonyms``: its pseudonym (null if invalid), whether it is
-    invalid (a placeholder, one digit repeated, counts as invalid) and whether it is
-    outside the synthetic range (does not begin with 9). The table lives only while the
-    load runs."""
+    temporary table ``_load_pseudonyms``: its pseudonym (null if it fails the modulus 11
+    check), whether it is invalid (a placeholder, one digit repeated, counts as invalid)
+    and whether it is outside the synthetic range (does not begin with 9). The checks run
+    in SQL; only the keyed hash runs in Python, once a number. The table lives only while
+    the load runs."""
     con.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_PSEUDONYMS} (nhs_number VARCHAR, "
         "person_id VARCHAR, invalid BOOLEAN, not_synthetic BOOLEAN)"
     )
-    numbers = con.sql(
-        f"SELECT DISTINCT s.nhs_number FROM {STAGED} s WHERE s.nhs_number IS NOT NULL "
-        f"AND NOT EXISTS (SELECT 1 FROM {_PSEUDONYMS} p WHERE p.nhs_number = s.nhs_number)"
-    ).to_arrow_table()["nhs_number"]
-    for start in range(0, len(numbers), _BATCH):
-        values = numbers.slice(start, _BATCH).to_pylist()
-        batch = pseudonym_batch(values, key)
-        con.register("_load_pseudonym_batch", batch)
-        try:
-            con.execute(f"INSERT INTO {_PSEUDONYMS} SELECT * FROM _load_pseudonym_batch")
-        finally:
-            con.unregister("_load_pseudonym_batch")
-
-
-def pseudonym_batch(numbers: list[str], key: bytes) -> pa.Table:
-    """For distinct NHS numbers (as text): ``nhs_number``, ``person_id`` (the keyed
-    pseudonym of :func:`commissioning.data.pseudonymise.pseudonym`, null if the number is
-    invalid), ``invalid`` (fails the modulus 11 check or is one digit repeated) and
-    ``not_synthetic`` (does not begin with 9)."""
-    valid = nhs_number_valid(np.asarray(numbers, dtype=object))
-    ids: list[str | None] = []
-    invalid: list[bool] = []
-    for number, ok in zip(numbers, valid.tolist(), strict=True):
-        digits = number.replace(" ", "")
-        if ok:
-            mac = hmac.digest(key, digits.encode(), "sha256")
-            ids.append(mac.hex()[:PSEUDONYM_HEX_CHARS])
-        else:
-            ids.append(None)
-        invalid.append(not ok or len(set(digits)) == 1)  # 0000000000 passes modulus 11
-    return pa.table(
-        {
-            "nhs_number": pa.array(numbers, pa.string()),
-            "person_id": pa.array(ids, pa.string()),
-            "invalid": pa.array(invalid, pa.bool_()),
-            "not_synthetic": pa.array([not n.strip().startswith("9") for n in numbers]),
-        }
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _load_new_numbers AS "
+        f"SELECT nhs_number, {_DIGITS} AS digits, coalesce({_MODULUS_11}, FALSE) AS modulus_ok, "
+        f"{_DIGITS} = repeat(substr({_DIGITS}, 1, 1), 10) AS placeholder, "
+        "NOT starts_with(trim(nhs_number), '9') AS not_synthetic "
+        f"FROM (SELECT DISTINCT s.nhs_number FROM {STAGED} s WHERE s.nhs_number IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {_PSEUDONYMS} p WHERE p.nhs_number = s.nhs_number))"
     )
+    digits = con.sql(
+        "SELECT DISTINCT digits FROM _load_new_numbers WHERE modulus_ok"
+    ).to_arrow_table()
+    column = digits["digits"]
+    ids = [
+        pa.array(pseudonym_ids(column.slice(i, _BATCH).to_pylist(), key), pa.string())
+        for i in range(0, len(column), _BATCH)
+    ]
+    hashed = pa.table({"digits": column, "person_id": pa.chunked_array(ids, pa.string())})
+    con.register("_load_hashed", hashed)
+    try:
+        con.execute(
+            f"INSERT INTO {_PSEUDONYMS} SELECT n.nhs_number, h.person_id, "
+            "NOT n.modulus_ok OR n.placeholder, n.not_synthetic "
+            "FROM _load_new_numbers n LEFT JOIN _load_hashed h ON n.modulus_ok "
+            "AND h.digits = n.digits"
+        )
+    finally:
+        con.unregister("_load_hashed")
+    con.execute("DROP TABLE _load_new_numbers")
+
+
+def pseudonym_ids(digits: list[str], key: bytes) -> list[str]:
+    """The keyed pseudonyms of NHS numbers given as their ten digits: the same as
+    :func:`commissioning.data.pseudonymise.pseudonym`, by the one-shot HMAC."""
+    return [hmac.digest(key, d.encode(), "sha256").hex()[:PSEUDONYM_HEX_CHARS] for d in digits]
 
 
 def _ignored_columns(columns: list[str], table: Table) -> tuple[str, ...]:
@@ -757,7 +759,7 @@ def _check_control_totals(
     con: duckdb.DuckDBPyConnection,
     file_name: str,
     rows: int,
-    columns: list[str],
+    staged: Staged,
     control: dict[str, int | Decimal],
 ) -> None:
     """The rows read and the sums over the staged file must be the manifest's control
@@ -767,12 +769,12 @@ def _check_control_totals(
             got: int | Decimal = rows
         else:
             column = name.removeprefix("sum_")
-            if column not in columns:
+            if column not in staged.columns:
                 raise LoadError(
                     f"{file_name}: manifest.json gives the control total {name}, but the "
                     f"file has no column {column} — nothing was loaded"
                 )
-            got = _control_sum_sql(con, column)
+            got = _control_sum_sql(con, column, staged.native.get(column))
         if got != want:
             raise LoadError(
                 f"{file_name}: control total {name} does not match — manifest.json says "
@@ -781,10 +783,25 @@ def _check_control_totals(
             )
 
 
-def _control_sum_sql(con: duckdb.DuckDBPyConnection, column: str) -> Decimal:
+def _control_sum_sql(
+    con: duckdb.DuckDBPyConnection, column: str, native: str | None = None
+) -> Decimal:
     """:func:`control_sum` of a staged column, in DuckDB: exact, as a ``DECIMAL`` wide
     enough for every value's places (or, for values too long for that, each distinct
-    value added up in Python)."""
+    value added up in Python). A Parquet float column whose values all have at most two
+    decimal places is added up from the numbers, without writing them as text."""
+    if native == "double":
+        value = _q(NATIVE + column)
+        # A float within 2 places (and below 10^13) is its own rounding to 2 places, and
+        # then its text is that decimal: the sum of the roundings is the text's sum.
+        awkward, total = con.execute(
+            f"SELECT count(*) FILTER (WHERE isfinite({value}) AND (abs({value}) >= 1e13 "
+            f"OR round({value}, 2) <> {value})), "
+            f"CAST(coalesce(sum(CAST(round({value}, 2) AS DECIMAL(38, 2))) "
+            f"FILTER (WHERE isfinite({value})), 0) AS VARCHAR) FROM {STAGED}"
+        ).fetchone() or (1, "0")
+        if awkward == 0:
+            return Decimal(str(total))
     numbers = (
         f"(SELECT trim({_q(column)}) AS v FROM {STAGED} "
         f"WHERE regexp_matches(trim({_q(column)}), {_lit(_PLAIN_DECIMAL)})) n"
