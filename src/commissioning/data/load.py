@@ -144,6 +144,10 @@ def _typed(col: Column, native: Collection[str] = ()) -> str:
     return f"TRY_CAST(nullif({raw}, '') AS {DUCKDB_TYPES[col.dtype]})"
 
 
+#: A control character (NUL, bell, escape, ...): never in a value.
+_CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
+
+
 def _column_checks(table: Table, col: Column, native: bool = False) -> list[tuple[str, str]]:
     """(condition that flags a bad row, reason) for one column. A ``native`` column (a
     Parquet column already of the column's type) needs no reading from text."""
@@ -204,7 +208,9 @@ def _column_checks(table: Table, col: Column, native: bool = False) -> list[tupl
     if col.dtype == "string":
         checks.append(
             (
-                f"regexp_matches({raw}, '[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]')",
+                # Only where the row's text has one at all (one test a row, not a column).
+                f"CASE WHEN t._any_control THEN regexp_matches({raw}, {_lit(_CONTROL)}) "
+                "ELSE FALSE END",
                 f"{col.name} contains a control character",
             )
         )
@@ -275,7 +281,10 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
     if "person_id" in table.column_names and table.name != "people":
         checks.append(
             (
-                "t.person_id IS NOT NULL AND NOT EXISTS "
+                # activity has the person's row joined already (see _LIFE)
+                "t.person_id IS NOT NULL AND t._life_person IS NULL"
+                if table.name == "activity"
+                else "t.person_id IS NOT NULL AND NOT EXISTS "
                 "(SELECT 1 FROM people x WHERE x.person_id = t.person_id)",
                 "the person is not in the people table (load people first)",
             )
@@ -351,10 +360,17 @@ def validation_sql(table: Table, native: Collection[str] = ()) -> str:
     )
     good = " AND ".join(f"t._mask{m} = 0" for m in range(len(masks)))
     columns = ", ".join(f"t.{_q(c)}" for c in table.column_names)
+    text = [
+        _q(RAW + c.name) for c in table.columns if c.dtype == "string" and c.name != "person_id"
+    ]
+    any_control = (
+        f"regexp_matches(concat({', '.join(text)}), {_lit(_CONTROL)})" if text else "FALSE"
+    )
     return f"""
 WITH t AS (
   SELECT *,
-    {typed}
+    {typed},
+    {any_control} AS _any_control
   FROM staging {_LIFE if table.name == "activity" else ""}
 ), m AS (
   SELECT t._line, {columns}, t.{ADAPTER_REASON},
@@ -432,8 +448,11 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     finally:
-        if lower:
-            con.execute(f"SET memory_limit = {_lit(str(limit))}")
+        if lower:  # the default exactly, or a limit set before (as DuckDB shows it)
+            con.execute("RESET memory_limit")
+            shown = con.execute("SELECT current_setting('memory_limit')").fetchone()
+            if shown != (limit,):
+                con.execute(f"SET memory_limit = {_lit(str(limit))}")
         if moved:
             with suppress(duckdb.Error):
                 con.execute(f"SET temp_directory = {_lit(str(spill))}")
@@ -797,8 +816,8 @@ def _control_sum_sql(
         awkward, total = con.execute(
             f"SELECT count(*) FILTER (WHERE isfinite({value}) AND (abs({value}) >= 1e13 "
             f"OR round({value}, 2) <> {value})), "
-            f"CAST(coalesce(sum(CAST(round({value}, 2) AS DECIMAL(38, 2))) "
-            f"FILTER (WHERE isfinite({value})), 0) AS VARCHAR) FROM {STAGED}"
+            f"CAST(coalesce(sum(CASE WHEN isfinite({value}) AND abs({value}) < 1e13 "
+            f"THEN CAST(round({value}, 2) AS DECIMAL(38, 2)) END), 0) AS VARCHAR) FROM {STAGED}"
         ).fetchone() or (1, "0")
         if awkward == 0:
             return Decimal(str(total))
