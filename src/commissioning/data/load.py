@@ -152,7 +152,9 @@ def _column_checks(table: Table, col: Column, native: bool = False) -> list[tupl
     """(condition that flags a bad row, reason) for one column. A ``native`` column (a
     Parquet column already of the column's type) needs no reading from text."""
     typed = f"t.{_q(col.name)}"
-    raw = typed if native else f"nullif(trim(t.{_q(RAW + col.name)}), '')"
+    # A text column's typed value is its trimmed text: no need to trim it twice.
+    same = native or col.dtype == "string"
+    raw = typed if same else f"nullif(trim(t.{_q(RAW + col.name)}), '')"
     checks: list[tuple[str, str]] = []
     if col.name == "person_id":
         return [
