@@ -79,7 +79,7 @@ ADAPTER_REASON = "_adapter_reason"  # set by an extract adapter for rows it cann
 
 #: How much memory DuckDB may use during a load before it spills to its temporary folder
 #: (a lower limit set on the connection is kept).
-LOAD_MEMORY_LIMIT = "2GiB"
+LOAD_MEMORY_LIMIT = "2.5GiB"
 _PSEUDONYMS = "_load_pseudonyms"  # each distinct NHS number of the load and its pseudonym
 
 
@@ -447,9 +447,15 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute(f"SET temp_directory = {_lit(str(folder))}")
         except duckdb.Error:  # already spilling somewhere: leave it there
             moved = False
+    (ordered,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone() or (
+        True,
+    )
+    # Rows need not keep the file's order (each keeps its line): far less to hold at once.
+    con.execute("SET preserve_insertion_order = false")
     try:
         yield
     finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
         if lower:  # the default exactly, or a limit set before (as DuckDB shows it)
             con.execute("RESET memory_limit")
             shown = con.execute("SELECT current_setting('memory_limit')").fetchone()
