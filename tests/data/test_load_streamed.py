@@ -162,4 +162,4 @@ def test_a_load_keeps_the_connection_memory_settings(tmp_path: Path) -> None:
         before = con.execute(settings).fetchone()
         _reference(con, tmp_path)
         assert con.execute(settings).fetchone() == before
-    assert LOAD_MEMORY_LIMIT == "2.5GiB"
+    assert LOAD_MEMORY_LIMIT == "4GiB"

@@ -79,7 +79,7 @@ ADAPTER_REASON = "_adapter_reason"  # set by an extract adapter for rows it cann
 
 #: How much memory DuckDB may use during a load before it spills to its temporary folder
 #: (a lower limit set on the connection is kept).
-LOAD_MEMORY_LIMIT = "2.5GiB"
+LOAD_MEMORY_LIMIT = "4GiB"
 _PSEUDONYMS = "_load_pseudonyms"  # each distinct NHS number of the load and its pseudonym
 
 
@@ -423,7 +423,10 @@ def load_files(
             failpoint("before_commit")
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # After a fatal error DuckDB has already given the transaction up (and will not
+            # take a ROLLBACK): the error to show is the first one.
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             drop_stage(con)
             raise
     return reports
@@ -455,14 +458,14 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
-        if lower:  # the default exactly, or a limit set before (as DuckDB shows it)
-            con.execute("RESET memory_limit")
-            shown = con.execute("SELECT current_setting('memory_limit')").fetchone()
-            if shown != (limit,):
-                con.execute(f"SET memory_limit = {_lit(str(limit))}")
-        if moved:
-            with suppress(duckdb.Error):
+        with suppress(duckdb.Error):  # a connection DuckDB has given up takes no settings
+            con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+            if lower:  # the default exactly, or a limit set before (as DuckDB shows it)
+                con.execute("RESET memory_limit")
+                shown = con.execute("SELECT current_setting('memory_limit')").fetchone()
+                if shown != (limit,):
+                    con.execute(f"SET memory_limit = {_lit(str(limit))}")
+            if moved:
                 con.execute(f"SET temp_directory = {_lit(str(spill))}")
 
 
