@@ -28,6 +28,10 @@ input, and are skipped by one rule:
    a test writes with :func:`mark_raw_input` when it deliberately writes raw input under
    another name (a hospital episode extract, a misnamed or malformed file).
 
+**Code is not output.** Python source and byte code (``.py``, ``.pyc``) are not scanned:
+the install test copies and installs the package, whose docstrings and checks hold
+documented example numbers, and the project never writes data into such files.
+
 A hit fails the session (exit status 1) and is listed at the end with the test or file
 and the column or line where it was found, and the number masked (``********19``); the
 number itself is never printed. Files over 200 MB are skipped with a note. Library code
@@ -283,6 +287,8 @@ def _looks_like(path: Path) -> str:
 def scan_file(path: Path, where: str | None = None) -> tuple[list[Finding], str | None]:
     """Raw NHS numbers in one file, and a note if it was skipped or read another way."""
     where = where or str(path)
+    if path.suffix in (".py", ".pyc"):
+        return [], None  # code, not output: see "Code is not output" above
     size = path.stat().st_size
     if size > MAX_BYTES:
         return [], f"{where}: {size / 2**20:,.0f} MB, over {MAX_BYTES // 2**20} MB; not scanned"

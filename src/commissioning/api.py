@@ -188,19 +188,8 @@ def load(
         _key(key, demo),
         max_reject_share=max_reject_share,
     )
-    return pd.DataFrame(
-        [
-            {
-                "file": r.file_name,
-                "table": r.table,
-                "rows_read": r.rows_read,
-                "rows_loaded": r.rows_loaded,
-                "rows_rejected": r.rows_rejected,
-                "already_loaded": r.already_loaded,
-            }
-            for r in reports
-        ]
-    )
+    frame = pd.DataFrame([r.summary() for r in reports])
+    return frame.drop(columns="ignored_columns", errors="ignore")
 
 
 def _files(files: str | Path | Iterable[str | Path]) -> list[Path]:

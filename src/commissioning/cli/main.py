@@ -331,20 +331,7 @@ def load(
     )
     rejected = any(r.rows_rejected and not r.already_loaded for r in reports)
     if as_json:
-        print_json(
-            [
-                {
-                    "file": r.file_name,
-                    "table": r.table,
-                    "rows_read": r.rows_read,
-                    "rows_loaded": r.rows_loaded,
-                    "rows_rejected": r.rows_rejected,
-                    "already_loaded": r.already_loaded,
-                    "ignored_columns": list(r.ignored_columns),
-                }
-                for r in reports
-            ]
-        )
+        print_json([r.summary() for r in reports])
         if rejected:
             raise typer.Exit(EXIT_REJECTED)
         return

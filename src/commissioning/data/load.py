@@ -99,6 +99,18 @@ class FileReport:
     def balanced(self) -> bool:
         return self.rows_read == self.rows_loaded + self.rows_rejected
 
+    def summary(self) -> dict[str, object]:
+        """The report as plain values, for JSON and data frames."""
+        return {
+            "file": self.file_name,
+            "table": self.table,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "already_loaded": self.already_loaded,
+            "ignored_columns": list(self.ignored_columns),
+        }
+
 
 @dataclass(frozen=True)
 class Source:
