@@ -474,8 +474,9 @@ def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
             if lower:  # the default exactly, or a limit set before (as DuckDB shows it)
                 con.execute("RESET memory_limit")
-                shown = con.execute("SELECT current_setting('memory_limit')").fetchone()
-                if shown != (limit,):
+                # fetchall: a result left part-read would block the caller's next query.
+                shown = con.execute("SELECT current_setting('memory_limit')").fetchall()
+                if shown != [(limit,)]:
                     con.execute(f"SET memory_limit = {_lit(str(limit))}")
             if moved:
                 con.execute(f"SET temp_directory = {_lit(str(spill))}")
