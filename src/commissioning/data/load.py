@@ -320,7 +320,7 @@ _LIFE = """LEFT JOIN (
 
 
 def validation_sql(table: Table, native: Collection[str] = ()) -> str:
-    """SQL over ``staging`` giving typed columns, ``_line`` and ``_reason`` ('' if good).
+    """SQL over ``staging`` giving ``_line`` and ``_reason`` of each row that fails a check.
 
     One pass: the typed values sit beside the raw text, so checks can use either. The
     ``native`` columns come with their own typed value (``native__<column>``).
@@ -394,11 +394,24 @@ WITH t AS (
     GROUP BY {pk_cols} HAVING count(*) > 1
   ) d USING ({pk_cols})
 )
-SELECT t._line, {columns}, CASE WHEN {good} THEN '' ELSE concat_ws('; ',
+SELECT t._line, concat_ws('; ',
       {reasons_sql}
-    ) END AS _reason
-FROM m t
+    ) AS _reason
+FROM m t WHERE NOT ({good})
 """
+
+
+def insert_sql(table: Table, native: Collection[str] = ()) -> str:
+    """SQL over ``staging`` giving the typed columns of the rows that passed the checks
+    (every line not in ``validated``, which holds the failing lines)."""
+    typed = ", ".join(
+        "person_id" if c.name == "person_id" else f"{_typed(c, native)} AS {_q(c.name)}"
+        for c in table.columns
+    )
+    return (
+        f"SELECT {typed} FROM staging "
+        "WHERE NOT EXISTS (SELECT 1 FROM validated v WHERE v._line = staging._line)"
+    )
 
 
 #: Checks per bit mask (a BIGINT).
@@ -591,19 +604,17 @@ def _check_and_insert(
     say(f"{name}: pseudonymising and checking {read:,} rows")
     staging = _staging_sql(con, table, key, columns, native)
     con.execute(f"CREATE OR REPLACE TEMP VIEW staging AS {staging}")
+    # Two passes over the file: the checks keep only the failing lines and their reasons
+    # (few), then the good rows go from the file straight into the table. Keeping every
+    # checked row would copy the whole file once more, and cost more than reading it again.
     con.execute(f"CREATE OR REPLACE TEMP TABLE validated AS {validation_sql(table, native)}")
     cols = ", ".join(_q(c) for c in table.column_names)
     load_id = uuid.uuid4().hex
     say(f"{name}: writing to the store")
-    con.execute(
-        f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM validated WHERE _reason = ''"
-    )
+    con.execute(f"INSERT INTO {table.name} ({cols}) {insert_sql(table, native)}")
     failpoint(f"after_insert:{table.name}")
-    counts = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE _reason = '') FROM validated"
-    ).fetchone()
-    assert counts is not None
-    read, loaded = int(counts[0]), int(counts[1])
+    (rejected,) = con.execute("SELECT count(*) FROM validated").fetchall()[0]
+    loaded = read - int(rejected)
     if loaded < read:
         kept = [c for c in wanted if c != "nhs_number"] + (
             ["person_id"] if "person_id" in table.column_names else []
@@ -615,8 +626,7 @@ def _check_and_insert(
         )
         con.execute(
             f"INSERT INTO rejects SELECT ?, ?, v._line, ?, v._reason, {row_json} "
-            "FROM staging s JOIN (SELECT _line, _reason FROM validated WHERE _reason <> '') v "
-            "USING (_line)",
+            "FROM staging s JOIN validated v USING (_line)",
             [load_id, name, table.name],
         )
     con.execute("DROP TABLE validated")
