@@ -66,7 +66,7 @@ def table_markdown(table: Table) -> str:
     title = f"### `{table.name}`" + (" (synthetic only)" if table.synthetic_only else "")
     lines = [title, "", table.description, ""]
     key = ", ".join(f"`{k}`" for k in table.primary_key)
-    lines += [f"Primary key: {key}.", ""]
+    lines += [f"Key: {key} (no two rows share it: the loader rejects a repeat).", ""]
     lines += [
         "| column | type | unit | required | allowed values or range | meaning |",
         "| --- | --- | --- | --- | --- | --- |",

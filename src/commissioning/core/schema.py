@@ -520,10 +520,15 @@ def allowed_codes(table: Table, column: Column) -> tuple[str, ...]:
 
 
 def create_table_sql(table: Table) -> str:
-    """DuckDB ``CREATE TABLE IF NOT EXISTS`` statement for a canonical table."""
+    """DuckDB ``CREATE TABLE IF NOT EXISTS`` statement for a canonical table.
+
+    The table's key is kept by the loader, not by an index: a load rejects, with a
+    reason, a row whose key is already in the store or on an earlier line of its file.
+    An index over the keys of tens of millions of events would have to be built on every
+    insert and held in memory, which is what kept large populations from loading.
+    (Stores made before this keep their index; it does no harm.)"""
     cols = ",\n  ".join(
         f"{c.name} {DUCKDB_TYPES[c.dtype]}{'' if not c.required else ' NOT NULL'}"
         for c in table.columns
     )
-    pk = ", ".join(table.primary_key)
-    return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {cols},\n  PRIMARY KEY ({pk})\n)"
+    return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {cols}\n)"

@@ -1,42 +1,42 @@
 """Load canonical files into the store (C3): validate every row, keep the rejects.
 
-A load takes one or more files, each for one canonical table, and:
+A load takes one or more files, each for one canonical table, and, inside DuckDB and
+streamed (a file need not fit in memory):
 
-1. reads every value as text (CSV or Parquet), numbering rows by their line in the
-   file (the header is line 1);
-2. replaces the NHS number by its keyed pseudonym before anything else sees it; an
-   invalid NHS number rejects the row, and the number itself is never kept;
-3. checks each row in DuckDB: required values present, types, codes from their
-   lists, ranges, dates in order, keys not duplicated, references known (a
-   person's practice, an event's person);
+1. reads every value as text (CSV or Parquet, :mod:`commissioning.data.read`), numbering
+   rows by their line in the file (the header is line 1);
+2. replaces the NHS number by its keyed pseudonym before anything else sees it: each
+   distinct number is pseudonymised once, in Python, and joined back; an invalid NHS
+   number rejects the row, and the number itself is never kept;
+3. checks each row in SQL: required values present, types, codes from their lists,
+   ranges, dates in order, keys not duplicated, references known (a person's practice,
+   an event's person);
 4. in ONE transaction inserts the good rows, the rejects (file, line, reason) and a
    ``loads`` record.  Any failure rolls everything back: the store is as it was.
 
 The same file (by SHA-256) loaded again into the same table is recognised and
-changes nothing.  Every file's report satisfies read = loaded + rejected.
+changes nothing.  Every file's report satisfies read = loaded + rejected.  While a load
+runs DuckDB works within :data:`LOAD_MEMORY_LIMIT` and spills to disk beyond it.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
+import hmac
 import json
 import re
+import tempfile
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from commissioning.core.failpoint import failpoint
 from commissioning.core.schema import (
@@ -53,20 +53,34 @@ from commissioning.core.schema import (
 )
 from commissioning.data.pseudonymise import (
     DEMO_KEY,
+    PSEUDONYM_HEX_CHARS,
     key_fingerprint,
     key_matches,
-    nhs_number_valid,
-    pseudonymise,
 )
+from commissioning.data.read import (
+    NATIVE,
+    STAGED,
+    Staged,
+    check_path,
+    clean,
+    drop_stage,
+    stage_arrow,
+    stage_file,
+)
+from commissioning.data.read import LoadError as LoadError  # raised to callers
+from commissioning.data.read import lit as _lit
+from commissioning.data.read import q as _q
+from commissioning.data.read import read_as_text as read_as_text  # for the adapters
 from commissioning.store.duckdb_store import get_info
 
 Progress = Callable[[str], None]
 RAW = "raw__"  # prefix of the untyped text columns while a file is checked
 ADAPTER_REASON = "_adapter_reason"  # set by an extract adapter for rows it cannot map
 
-
-class LoadError(Exception):
-    """A file cannot be loaded at all (the message says why and what to do)."""
+#: How much memory DuckDB may use during a load before it spills to its temporary folder
+#: (a lower limit set on the connection is kept).
+LOAD_MEMORY_LIMIT = "4GiB"
+_PSEUDONYMS = "_load_pseudonyms"  # each distinct NHS number of the load and its pseudonym
 
 
 @dataclass(frozen=True)
@@ -119,161 +133,6 @@ def table_for_file(path: Path) -> str:
     return stem
 
 
-def _check_path(path: Path) -> None:
-    """A missing file or a folder stops the load with a plain message."""
-    if path.is_dir():
-        raise LoadError(f"{path.name}: is a folder, not a file — give the files in it")
-    if not path.is_file():
-        raise LoadError(f"{path}: no such file")
-
-
-def read_as_text(path: Path) -> pa.Table:
-    """Every column as text; nothing is interpreted yet."""
-    _check_path(path)
-    suffix = "".join(path.suffixes).lower()
-    if suffix.endswith(".parquet"):
-        return _read_parquet_as_text(path)
-    if suffix.endswith(".csv") or suffix.endswith(".csv.gz"):
-        return _read_csv_as_text(path)
-    raise LoadError(f"{path.name}: unknown file type; give a .csv or .parquet file")
-
-
-def _read_parquet_as_text(path: Path) -> pa.Table:
-    """A Parquet file with every column as text. A file that is not Parquet (or is cut
-    short), a nested column, or bytes that are not UTF-8 text stop the load."""
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        reason = _clean(str(exc).replace(str(path), path.name))
-        raise LoadError(
-            f"{path.name}: not a readable Parquet file ({reason}) — it may be cut short or "
-            "not Parquet at all; write it again; nothing was loaded"
-        ) from None
-    cols = []
-    for name in table.column_names:
-        col = table[name]
-        if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
-            cols.append(col.unify_dictionaries())  # text already, stored compactly
-            continue
-        if pa.types.is_nested(col.type):
-            raise LoadError(
-                f"{path.name}: column {_clean(name)} is nested ({col.type}) — give one plain "
-                "value (text, number or date) per cell; nothing was loaded"
-            )
-        try:
-            if pa.types.is_dictionary(col.type):
-                col = col.cast(col.type.value_type)
-            cols.append(col if pa.types.is_string(col.type) else pc.cast(col, pa.string()))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise LoadError(
-                f"{path.name}: column {_clean(name)} ({col.type}) cannot be read as text "
-                "(bytes that are not UTF-8?) — give text, numbers or dates; nothing was loaded"
-            ) from None
-    return pa.table(cols, names=table.column_names)
-
-
-#: Runs of digits as long as an identifier (an NHS number has ten): never echoed.
-_IDENTIFIER_LIKE = re.compile(r"\d{6,}")
-
-
-def _clean(message: str) -> str:
-    """An error from a file reader, cut to its first line with no identifier in it."""
-    first = message.strip().splitlines()[0] if message.strip() else "unreadable"
-    return _IDENTIFIER_LIKE.sub("…", first)[:300]
-
-
-def _read_csv_as_text(path: Path) -> pa.Table:
-    """A CSV file with every column as text. A row with too many or too few fields, a
-    duplicate column name or text that is not UTF-8 stops the load with the line (never
-    the row's values: they may hold identifiers)."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as raw_file:
-            start = raw_file.read(1 << 20)
-        if start.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise LoadError(
-                f'{path.name}: the file is UTF-16 text — save it as UTF-8 ("CSV UTF-8") and '
-                "load it again; nothing was loaded"
-            )
-        # Only the first line is the header: bad text further on is reported by its line.
-        # utf-8-sig: a byte order mark (as Excel writes) is not part of the first name.
-        first = re.split(rb"\r\n|\r|\n", start, maxsplit=1)[0].decode("utf-8-sig")
-        header = next(csv.reader([first]), None)
-    except UnicodeDecodeError:
-        raise LoadError(f"{path.name}, line 1: the header is not UTF-8 text") from None
-    except (OSError, csv.Error) as exc:
-        raise LoadError(f"{path.name}: not a readable CSV file ({_clean(str(exc))})") from None
-    if not header or not any(c.strip() for c in header):
-        raise LoadError(f"{path.name}: the file is empty — it needs a header line")
-    if any(re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", c) for c in header):
-        raise LoadError(
-            f"{path.name}, line 1: the header has control characters (NUL bytes?) — this is "
-            "not a CSV text file; nothing was loaded"
-        )
-    if len(header) == 1:
-        for sep, called in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
-            if sep in header[0]:
-                raise LoadError(
-                    f"{path.name}, line 1: the header is one column separated by {called} — "
-                    "separate the columns with commas; nothing was loaded"
-                )
-    duplicates = sorted({_clean(c) for c in header if header.count(c) > 1})
-    if duplicates:
-        raise LoadError(
-            f"{path.name}, line 1: the column(s) {', '.join(duplicates)} appear more than once "
-            "in the header"
-        )
-    bad: list[tuple[int | None, int, int]] = []
-
-    def invalid(row: pacsv.InvalidRow) -> str:
-        bad.append((row.number, row.expected_columns, row.actual_columns))
-        return "error"
-
-    try:
-        return pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=True,
-                null_values=[""],
-            ),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid),
-            read_options=pacsv.ReadOptions(block_size=1 << 22),
-        )
-    except (pa.ArrowInvalid, pa.ArrowException) as exc:
-        if bad:
-            number, expected, actual = bad[0]
-            number = number or _first_ragged_line(path, opener, expected)
-            where = f", line {number}" if number is not None else ""
-            raise LoadError(
-                f"{path.name}{where}: the row has {actual} field(s) where the header has "
-                f"{expected} — fix the row (a stray comma or quote?) and load the file again; "
-                "nothing was loaded"
-            ) from None
-        text = str(exc)
-        if "Empty CSV file" in text:  # a header and no rows, without a final newline
-            return pa.table({name: pa.array([], pa.string()) for name in header})
-        if "UTF8" in text or "UTF-8" in text:
-            raise LoadError(
-                f"{path.name}: some text is not UTF-8 ({_clean(text)}) — save the file as "
-                "UTF-8 and load it again; nothing was loaded"
-            ) from None
-        raise LoadError(f"{path.name}: not a readable CSV file ({_clean(text)})") from None
-
-
-def _first_ragged_line(path: Path, opener: Any, fields: int) -> int | None:
-    """The line of the first row whose field count differs from the header's."""
-    with opener(path, "rt", encoding="utf-8", newline="", errors="replace") as f:
-        reader = csv.reader(f)
-        try:
-            for row in reader:
-                if len(row) != fields:
-                    return reader.line_num
-        except csv.Error:  # a field longer than the csv module reads: no line to give
-            return None
-    return None
-
-
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -288,75 +147,26 @@ DEMO_KEY_REASON = (
 )
 
 
-def _prepare(raw: pa.Table, table: Table, key: bytes, file_name: str) -> pa.Table:
-    """Check the columns, number the lines, pseudonymise the NHS number."""
-    wanted = [("nhs_number" if c == "person_id" else c) for c in table.column_names]
-    for col in table.columns:
-        if col.may_be_absent and col.name not in raw.column_names:
-            raw = raw.append_column(col.name, pa.nulls(raw.num_rows, pa.string()))
-    missing = [c for c in wanted if c not in raw.column_names]
-    if missing:
-        raise LoadError(
-            f"{file_name}: missing column(s) {', '.join(missing)} for table {table.name}. "
-            f"Expected columns: {', '.join(wanted)} (see docs/data-model.md)."
-        )
-    cols = {c: raw[c] for c in wanted}
-    n = raw.num_rows
-    cols["_line"] = pa.array(range(2, n + 2), pa.int64())
-    if "nhs_number" in cols:
-        # Hash each distinct number once: encode, pseudonymise the dictionary, take.
-        encoded = pc.dictionary_encode(cols.pop("nhs_number").combine_chunks())
-        distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
-        real = pa.array(
-            [v is not None and not str(v).strip().startswith("9") for v in distinct], pa.bool_()
-        )
-        demo_real = real.take(encoded.indices) if key == DEMO_KEY else None
-        pseudonyms = pa.array(pseudonymise(distinct, key), pa.string())
-        placeholder = [
-            v is not None and len(set(str(v).replace(" ", ""))) == 1 for v in distinct
-        ]  # 0000000000, 9999999999: pass modulus 11 but are nobody's number
-        valid = pa.array(nhs_number_valid(distinct) & ~np.array(placeholder, dtype=bool))
-        cols["person_id"] = pseudonyms.take(encoded.indices)
-        cols["_nhs_invalid"] = pc.invert(valid.take(encoded.indices).fill_null(False))
-        del encoded, distinct
-    else:
-        cols["_nhs_invalid"] = pa.array([False] * n)
-        demo_real = None
-    # An adapter may set aside rows it cannot map, saying why (ADAPTER_REASON).
-    if ADAPTER_REASON in raw.column_names:
-        reason = raw[ADAPTER_REASON].combine_chunks()
-    else:
-        reason = pa.nulls(n, pa.string())
-    if demo_real is not None:
-        # The demo key is published: it may pseudonymise synthetic numbers (9...) only.
-        reason = pc.if_else(
-            pc.and_(demo_real, pc.is_null(reason)),
-            pa.scalar(DEMO_KEY_REASON),
-            reason,
-        )
-    cols[ADAPTER_REASON] = reason
-    return pa.table(cols)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _typed(col: Column) -> str:
+def _typed(col: Column, native: Collection[str] = ()) -> str:
+    if col.name in native:  # a Parquet column already of the column's type
+        return _q(NATIVE + col.name)
     raw = f"trim({_q(RAW + col.name)})"
     if col.dtype == "string":
         return f"nullif({raw}, '')"
     return f"TRY_CAST(nullif({raw}, '') AS {DUCKDB_TYPES[col.dtype]})"
 
 
-def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
-    """(condition that flags a bad row, reason) for one column."""
-    raw = f"nullif(trim(t.{_q(RAW + col.name)}), '')"
+#: A control character (NUL, bell, escape, ...): never in a value.
+_CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
+
+
+def _column_checks(table: Table, col: Column, native: bool = False) -> list[tuple[str, str]]:
+    """(condition that flags a bad row, reason) for one column. A ``native`` column (a
+    Parquet column already of the column's type) needs no reading from text."""
     typed = f"t.{_q(col.name)}"
+    # A text column's typed value is its trimmed text: no need to trim it twice.
+    same = native or col.dtype == "string"
+    raw = typed if same else f"nullif(trim(t.{_q(RAW + col.name)}), '')"
     checks: list[tuple[str, str]] = []
     if col.name == "person_id":
         return [
@@ -368,7 +178,7 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
         ]
     if col.required:
         checks.append((f"{raw} IS NULL", f"{col.name} is missing"))
-    if col.dtype != "string":
+    if col.dtype != "string" and not native:
         what = {
             "date": "a date (YYYY-MM-DD)",
             "integer": "a whole number",
@@ -412,7 +222,9 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
     if col.dtype == "string":
         checks.append(
             (
-                f"regexp_matches({raw}, '[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]')",
+                # Only where the row's text has one at all (one test a row, not a column).
+                f"CASE WHEN t._any_control THEN regexp_matches({raw}, {_lit(_CONTROL)}) "
+                "ELSE FALSE END",
                 f"{col.name} contains a control character",
             )
         )
@@ -424,8 +236,6 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
                 f"{col.name} is not {looks}",
             )
         )
-    if col.name == "cost_gbp" and "point_of_delivery" in table.column_names:
-        checks += _cost_range_checks(typed)
     if col.name in ICD10_COLUMNS:
         checks.append(
             (
@@ -443,17 +253,23 @@ def _column_checks(table: Table, col: Column) -> list[tuple[str, str]]:
     return checks
 
 
-def _cost_range_checks(cost: str) -> list[tuple[str, str]]:
-    """One check a point of delivery: a cost (not negative: that has its own reason)
-    outside the plausible range of the row's point of delivery."""
-    pod = f"t.{_q('point_of_delivery')}"
-    return [
-        (
-            f"{pod} = {_lit(name)} AND {cost} >= 0 AND NOT ({cost} BETWEEN {low} AND {high})",
-            f"cost_gbp is outside the plausible range for {name} (£{low:,} to £{high:,})",
-        )
+def _cost_range_reason(cost: str) -> str:
+    """SQL giving the reason a cost (not negative: that has its own reason) is outside the
+    plausible range of the row's point of delivery, or null: one ``CASE`` on the point of
+    delivery, so each row is compared with its own range only."""
+    branches = " ".join(
+        f"WHEN {_lit(name)} THEN CASE WHEN NOT ({cost} BETWEEN {low} AND {high}) THEN "
+        f"{_lit(f'cost_gbp is outside the plausible range for {name} (£{low:,} to £{high:,})')} END"
         for name, (low, high) in COST_RANGE_GBP.items()
-    ]
+    )
+    return f"CASE WHEN {cost} >= 0 THEN CASE t.{_q('point_of_delivery')} {branches} END END"
+
+
+def _cost_position(table: Table, checks: list[tuple[str, str]]) -> int:
+    """Where the cost range's reason goes among the reasons: after the other checks of
+    ``cost_gbp`` (1 for the adapter's reason first)."""
+    last = max(i for i, (_, reason) in enumerate(checks) if reason.startswith("cost_gbp "))
+    return last + 2
 
 
 def _num(value: float) -> str:
@@ -479,7 +295,10 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
     if "person_id" in table.column_names and table.name != "people":
         checks.append(
             (
-                "t.person_id IS NOT NULL AND NOT EXISTS "
+                # activity has the person's row joined already (see _LIFE)
+                "t.person_id IS NOT NULL AND t._life_person IS NULL"
+                if table.name == "activity"
+                else "t.person_id IS NOT NULL AND NOT EXISTS "
                 "(SELECT 1 FROM people x WHERE x.person_id = t.person_id)",
                 "the person is not in the people table (load people first)",
             )
@@ -500,18 +319,25 @@ _LIFE = """LEFT JOIN (
   ) life ON life._life_person = staging.person_id"""
 
 
-def validation_sql(table: Table) -> str:
-    """SQL over ``staging`` giving typed columns, ``_line`` and ``_reason`` ('' if good).
+def validation_sql(table: Table, native: Collection[str] = ()) -> str:
+    """SQL over ``staging`` giving ``_line`` and ``_reason`` of each row that fails a check.
 
-    One pass: the typed values sit beside the raw text, so checks can use either.
+    One pass: the typed values sit beside the raw text, so checks can use either. The
+    ``native`` columns come with their own typed value (``native__<column>``).
     """
     typed = ",\n    ".join(
-        f"{_typed(c)} AS {_q(c.name)}" for c in table.columns if c.name != "person_id"
+        f"{_typed(c, native)} AS {_q(c.name)}" for c in table.columns if c.name != "person_id"
     )
-    checks = [chk for c in table.columns for chk in _column_checks(table, c)]
+    checks = [chk for c in table.columns for chk in _column_checks(table, c, c.name in native)]
     checks += [(f"NOT coalesce(({cond}), TRUE)", reason) for cond, reason in table.checks]
     checks += _reference_checks(table)
     pk_cols = ", ".join(_q(k) for k in table.primary_key)
+    # The duplicate keys straight from the file (a second scan is cheaper than keeping
+    # every checked row to look them up).
+    pk_typed = ", ".join(
+        "person_id" if k == "person_id" else f"{_typed(table.column(k), native)} AS {_q(k)}"
+        for k in table.primary_key
+    )
     pk_match = " AND ".join(f"x.{_q(k)} = t.{_q(k)}" for k in table.primary_key)
     # Duplicate keys by a hash aggregate (far cheaper than a window over every row).
     checks.append(
@@ -527,24 +353,69 @@ def validation_sql(table: Table) -> str:
             "already in the store (same " + ", ".join(table.primary_key) + ")",
         )
     )
-    reasons = ",\n      ".join(
-        [f"t.{ADAPTER_REASON}"]
-        + [f"CASE WHEN coalesce({cond}, FALSE) THEN {_lit(reason)} END" for cond, reason in checks]
+    # Each check is one bit of a mask; the reasons are written out only for rows with a
+    # bit set (building text for every row would cost far more than the tests).
+    conds = [f"t.{ADAPTER_REASON} IS NOT NULL"] + [f"coalesce({c}, FALSE)" for c, _ in checks]
+    reasons = [f"t.{ADAPTER_REASON}"] + [_lit(reason) for _, reason in checks]
+    if "cost_gbp" in table.column_names and "point_of_delivery" in table.column_names:
+        cost = _cost_range_reason(f"t.{_q('cost_gbp')}")
+        at = _cost_position(table, checks)
+        conds.insert(at, f"{cost} IS NOT NULL")
+        reasons.insert(at, cost)
+    masks = [conds[i : i + _BITS] for i in range(0, len(conds), _BITS)]
+    mask_sql = ",\n    ".join(
+        " + ".join(f"(CAST({c} AS BIGINT) << {bit})" for bit, c in enumerate(part))
+        + f" AS _mask{m}"
+        for m, part in enumerate(masks)
     )
+    reasons_sql = ",\n      ".join(
+        f"CASE WHEN (t._mask{i // _BITS} >> {i % _BITS}) & 1 = 1 THEN {reason} END"
+        for i, reason in enumerate(reasons)
+    )
+    good = " AND ".join(f"t._mask{m} = 0" for m in range(len(masks)))
     columns = ", ".join(f"t.{_q(c)}" for c in table.column_names)
+    text = [
+        _q(RAW + c.name) for c in table.columns if c.dtype == "string" and c.name != "person_id"
+    ]
+    any_control = (
+        f"regexp_matches(concat({', '.join(text)}), {_lit(_CONTROL)})" if text else "FALSE"
+    )
     return f"""
 WITH t AS (
   SELECT *,
-    {typed}
+    {typed},
+    {any_control} AS _any_control
   FROM staging {_LIFE if table.name == "activity" else ""}
+), m AS (
+  SELECT t._line, {columns}, t.{ADAPTER_REASON},
+    {mask_sql}
+  FROM t LEFT JOIN (
+    SELECT {pk_typed}, min(_line) AS _first_line FROM staging
+    GROUP BY {pk_cols} HAVING count(*) > 1
+  ) d USING ({pk_cols})
 )
-SELECT t._line, {columns}, concat_ws('; ',
-      {reasons}
+SELECT t._line, concat_ws('; ',
+      {reasons_sql}
     ) AS _reason
-FROM t LEFT JOIN (
-  SELECT {pk_cols}, min(_line) AS _first_line FROM t GROUP BY {pk_cols} HAVING count(*) > 1
-) d USING ({pk_cols})
+FROM m t WHERE NOT ({good})
 """
+
+
+def insert_sql(table: Table, native: Collection[str] = ()) -> str:
+    """SQL over ``staging`` giving the typed columns of the rows that passed the checks
+    (every line not in ``validated``, which holds the failing lines)."""
+    typed = ", ".join(
+        "person_id" if c.name == "person_id" else f"{_typed(c, native)} AS {_q(c.name)}"
+        for c in table.columns
+    )
+    return (
+        f"SELECT {typed} FROM staging "
+        "WHERE NOT EXISTS (SELECT 1 FROM validated v WHERE v._line = staging._line)"
+    )
+
+
+#: Checks per bit mask (a BIGINT).
+_BITS = 62
 
 
 def load_files(
@@ -562,22 +433,78 @@ def load_files(
     order = {name: i for i, name in enumerate(TABLES)}
     sources = sorted(sources, key=lambda s: order.get(s.table, len(order)))
     reports: list[FileReport] = []
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if get_info(con, "key_fingerprint") is None:
-            con.execute(
-                "INSERT INTO store_info VALUES ('key_fingerprint', ?)", [key_fingerprint(key)]
-            )
-        for src in sources:
-            report = _load_one(con, src, key, say)
-            _check_share(con, report, max_reject_share)
-            reports.append(report)
-        failpoint("before_commit")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with _bounded_memory(con):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if get_info(con, "key_fingerprint") is None:
+                con.execute(
+                    "INSERT INTO store_info VALUES ('key_fingerprint', ?)", [key_fingerprint(key)]
+                )
+            for src in sources:
+                report = _load_one(con, src, key, say)
+                _check_share(con, report, max_reject_share)
+                reports.append(report)
+            con.execute(f"DROP TABLE IF EXISTS {_PSEUDONYMS}")
+            failpoint("before_commit")
+            con.execute("COMMIT")
+        except BaseException:
+            # After a fatal error DuckDB has already given the transaction up (and will not
+            # take a ROLLBACK): the error to show is the first one.
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            drop_stage(con)
+            raise
     return reports
+
+
+@contextmanager
+def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB within :data:`LOAD_MEMORY_LIMIT` (spilling beyond it) while a load runs; the
+    connection's own settings afterwards. An in-memory store spills to the system's
+    temporary folder rather than the working folder."""
+    (limit, spill) = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchone() or ("", "")
+    lower = _bytes(LOAD_MEMORY_LIMIT) < _bytes(str(limit))
+    if lower:
+        con.execute(f"SET memory_limit = {_lit(LOAD_MEMORY_LIMIT)}")
+    moved = str(spill) in ("", ".tmp")
+    if moved:
+        try:
+            folder = Path(tempfile.gettempdir()) / "commissioning-duckdb"
+            con.execute(f"SET temp_directory = {_lit(str(folder))}")
+        except duckdb.Error:  # already spilling somewhere: leave it there
+            moved = False
+    (ordered,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone() or (
+        True,
+    )
+    # Rows need not keep the file's order (each keeps its line): far less to hold at once.
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        with suppress(duckdb.Error):  # a connection DuckDB has given up takes no settings
+            con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+            if lower:  # the default exactly, or a limit set before (as DuckDB shows it)
+                con.execute("RESET memory_limit")
+                # fetchall: a result left part-read would block the caller's next query.
+                shown = con.execute("SELECT current_setting('memory_limit')").fetchall()
+                if shown != [(limit,)]:
+                    con.execute(f"SET memory_limit = {_lit(str(limit))}")
+            if moved:
+                con.execute(f"SET temp_directory = {_lit(str(spill))}")
+
+
+_UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(setting: str) -> float:
+    """A DuckDB memory setting (``18.6 GiB``, ``2GB``) in bytes; no limit is infinite."""
+    found = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", setting)
+    if not found or found.group(2).upper() not in _UNITS:
+        return float("inf")
+    return float(found.group(1)) * _UNITS[found.group(2).upper()]
 
 
 def _check_share(con: duckdb.DuckDBPyConnection, report: FileReport, limit: float) -> None:
@@ -615,7 +542,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
             f"{src.path.name}: unknown table {src.table!r}; choose one of {', '.join(TABLES)}"
         )
     table = TABLES[src.table]
-    _check_path(src.path)
+    check_path(src.path)
     sha = file_sha256(src.path)
     promise = _check_manifest(src.path, sha, table) if src.rows is None else Promise()
     previous = con.execute(
@@ -628,63 +555,88 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
         read, loaded, rejected = (int(v) for v in previous)
         return FileReport(src.path.name, table.name, read, loaded, rejected, already_loaded=True)
     say(f"{src.path.name}: reading")
-    raw = src.rows if src.rows is not None else read_as_text(src.path)
-    if promise.rows is not None and raw.num_rows != promise.rows:
+    staged = stage_arrow(con, src.rows) if src.rows is not None else stage_file(con, src.path)
+    report = _check_and_insert(con, src, table, key, staged, promise, sha, say)
+    drop_stage(con)
+    return report
+
+
+def _check_and_insert(
+    con: duckdb.DuckDBPyConnection,
+    src: Source,
+    table: Table,
+    key: bytes,
+    staged: Staged,
+    promise: Promise,
+    sha: str,
+    say: Progress,
+) -> FileReport:
+    """Check the staged rows of one file and insert them: good rows into their table,
+    the others into ``rejects``, and a ``loads`` record."""
+    name = src.path.name
+    columns = staged.columns
+    native = {
+        c.name for c in table.columns if c.name in columns and staged.native.get(c.name) == c.dtype
+    }
+    counted = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()
+    read = int(counted[0]) if counted else 0
+    if promise.rows is not None and read != promise.rows:
         raise LoadError(
-            f"{src.path.name}: {raw.num_rows:,} rows, but manifest.json says {promise.rows:,} "
+            f"{name}: {read:,} rows, but manifest.json says {promise.rows:,} "
             "— the file is not the one the manifest describes; write it again"
         )
-    _check_control_totals(src.path.name, raw, promise.control)
-    ignored = _ignored_columns(raw, table)
-    if ignored:
-        say(
-            f"{src.path.name}: ignoring column(s) not in the {table.name} table: "
-            + ", ".join(ignored)
+    _check_control_totals(con, name, read, staged, promise.control)
+    wanted = [("nhs_number" if c == "person_id" else c) for c in table.column_names]
+    present = set(columns)
+    missing = [
+        c
+        for c in wanted
+        if c not in present and not (c in table.column_names and _absent(table, c))
+    ]
+    if missing:
+        raise LoadError(
+            f"{name}: missing column(s) {', '.join(missing)} for table {table.name}. "
+            f"Expected columns: {', '.join(wanted)} (see docs/data-model.md)."
         )
-    say(f"{src.path.name}: pseudonymising and checking {raw.num_rows:,} rows")
-    staged = _prepare(raw, table, key, src.path.name)
-    del raw
-    con.register(
-        "staging",
-        staged.rename_columns(
-            [c if c.startswith("_") or c == "person_id" else RAW + c for c in staged.column_names]
-        ),
-    )
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE validated AS {validation_sql(table)}")
-    finally:
-        con.unregister("staging")
+    ignored = _ignored_columns(columns, table)
+    if ignored:
+        say(f"{name}: ignoring column(s) not in the {table.name} table: " + ", ".join(ignored))
+    say(f"{name}: pseudonymising and checking {read:,} rows")
+    staging = _staging_sql(con, table, key, columns, native)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staging AS {staging}")
+    # Two passes over the file: the checks keep only the failing lines and their reasons
+    # (few), then the good rows go from the file straight into the table. Keeping every
+    # checked row would copy the whole file once more, and cost more than reading it again.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE validated AS {validation_sql(table, native)}")
     cols = ", ".join(_q(c) for c in table.column_names)
     load_id = uuid.uuid4().hex
-    say(f"{src.path.name}: writing to the store")
-    con.execute(
-        f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM validated "
-        "WHERE _reason = '' ORDER BY _line"
-    )
+    say(f"{name}: writing to the store")
+    con.execute(f"INSERT INTO {table.name} ({cols}) {insert_sql(table, native)}")
     failpoint(f"after_insert:{table.name}")
-    bad_cols = [c for c in staged.column_names if not c.startswith("_")]
-    con.register("staging_bad", staged.select(["_line", *bad_cols]))
-    try:
-        row_json = "json_object(" + ", ".join(f"{_lit(c)}, s.{_q(c)}" for c in bad_cols) + ")"
+    (rejected,) = con.execute("SELECT count(*) FROM validated").fetchall()[0]
+    loaded = read - int(rejected)
+    if loaded < read:
+        kept = [c for c in wanted if c != "nhs_number"] + (
+            ["person_id"] if "person_id" in table.column_names else []
+        )
+        row_json = (
+            "json_object("
+            + ", ".join(f"{_lit(c)}, s.{_q(c if c == 'person_id' else RAW + c)}" for c in kept)
+            + ")"
+        )
         con.execute(
             f"INSERT INTO rejects SELECT ?, ?, v._line, ?, v._reason, {row_json} "
-            "FROM validated v JOIN staging_bad s USING (_line) WHERE v._reason <> ''",
-            [load_id, src.path.name, table.name],
+            "FROM staging s JOIN validated v USING (_line)",
+            [load_id, name, table.name],
         )
-    finally:
-        con.unregister("staging_bad")
-    counts = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE _reason = '') FROM validated"
-    ).fetchone()
-    assert counts is not None
-    read, loaded = int(counts[0]), int(counts[1])
     con.execute("DROP TABLE validated")
+    con.execute("DROP VIEW staging")
     con.execute(
         "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             load_id,
             datetime.now(UTC).replace(tzinfo=None),
-            src.path.name,
+            name,
             sha,
             table.name,
             src.source_format,
@@ -693,9 +645,9 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
             read - loaded,
         ],
     )
-    say(f"{src.path.name}: read {read:,}, loaded {loaded:,}, rejected {read - loaded:,}")
+    say(f"{name}: read {read:,}, loaded {loaded:,}, rejected {read - loaded:,}")
     return FileReport(
-        src.path.name,
+        name,
         table.name,
         read,
         loaded,
@@ -705,12 +657,111 @@ def _load_one(con: duckdb.DuckDBPyConnection, src: Source, key: bytes, say: Prog
     )
 
 
-def _ignored_columns(raw: pa.Table, table: Table) -> tuple[str, ...]:
+def _absent(table: Table, name: str) -> bool:
+    return table.column(name).may_be_absent
+
+
+def _staging_sql(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    key: bytes,
+    columns: list[str],
+    native: Collection[str] = (),
+) -> str:
+    """SQL over the staged file: ``_line``, each column's text as ``raw__<column>`` (an
+    absent optional column as empty), ``person_id`` and ``_nhs_invalid`` from the NHS
+    number, and ``_adapter_reason`` (an adapter's, or the demo key's)."""
+    present = set(columns)
+    parts = ["s._line"]
+    for col in table.columns:
+        if col.name == "person_id":
+            continue
+        value = f"s.{_q(col.name)}" if col.name in present else "CAST(NULL AS VARCHAR)"
+        parts.append(f"{value} AS {_q(RAW + col.name)}")
+        if col.name in native:
+            parts.append(f"s.{_q(NATIVE + col.name)}")
+    adapter = f"s.{_q(ADAPTER_REASON)}" if ADAPTER_REASON in present else "CAST(NULL AS VARCHAR)"
+    if "person_id" not in table.column_names:
+        parts += ["FALSE AS _nhs_invalid", f"{adapter} AS {ADAPTER_REASON}"]
+        return f"SELECT {', '.join(parts)} FROM {STAGED} s"
+    _pseudonymise_staged(con, key)
+    demo = "coalesce(p.not_synthetic, FALSE)" if key == DEMO_KEY else "FALSE"
+    parts += [
+        "p.person_id",
+        "coalesce(p.invalid, TRUE) AS _nhs_invalid",
+        f"CASE WHEN {adapter} IS NULL AND {demo} THEN {_lit(DEMO_KEY_REASON)} "
+        f"ELSE {adapter} END AS {ADAPTER_REASON}",
+    ]
+    return (
+        f"SELECT {', '.join(parts)} FROM {STAGED} s "
+        f"LEFT JOIN {_PSEUDONYMS} p ON p.nhs_number = s.nhs_number"
+    )
+
+
+#: NHS numbers pseudonymised at a time (their Python strings are in memory at once).
+_BATCH = 500_000
+_DIGITS = "replace(nhs_number, ' ', '')"
+#: The modulus 11 check of :func:`commissioning.data.pseudonymise.nhs_number_valid`, in SQL.
+_MODULUS_11 = (
+    f"regexp_full_match({_DIGITS}, '[0-9]{{10}}') AND (11 - ("
+    + " + ".join(f"{11 - i} * TRY_CAST(substr({_DIGITS}, {i}, 1) AS INTEGER)" for i in range(1, 10))
+    + f") % 11) % 11 = TRY_CAST(substr({_DIGITS}, 10, 1) AS INTEGER)"
+)
+
+
+def _pseudonymise_staged(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Add each distinct NHS number of the staged file not yet seen in this load to the
+    temporary table ``_load_pseudonyms``: its pseudonym (null if it fails the modulus 11
+    check), whether it is invalid (a placeholder, one digit repeated, counts as invalid)
+    and whether it is outside the synthetic range (does not begin with 9). The checks run
+    in SQL; only the keyed hash runs in Python, once a number. The table lives only while
+    the load runs."""
+    con.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_PSEUDONYMS} (nhs_number VARCHAR, "
+        "person_id VARCHAR, invalid BOOLEAN, not_synthetic BOOLEAN)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _load_new_numbers AS "
+        f"SELECT nhs_number, {_DIGITS} AS digits, coalesce({_MODULUS_11}, FALSE) AS modulus_ok, "
+        f"{_DIGITS} = repeat(substr({_DIGITS}, 1, 1), 10) AS placeholder, "
+        "NOT starts_with(trim(nhs_number), '9') AS not_synthetic "
+        f"FROM (SELECT DISTINCT s.nhs_number FROM {STAGED} s WHERE s.nhs_number IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {_PSEUDONYMS} p WHERE p.nhs_number = s.nhs_number))"
+    )
+    digits = con.sql(
+        "SELECT DISTINCT digits FROM _load_new_numbers WHERE modulus_ok"
+    ).to_arrow_table()
+    column = digits["digits"]
+    ids = [
+        pa.array(pseudonym_ids(column.slice(i, _BATCH).to_pylist(), key), pa.string())
+        for i in range(0, len(column), _BATCH)
+    ]
+    hashed = pa.table({"digits": column, "person_id": pa.chunked_array(ids, pa.string())})
+    con.register("_load_hashed", hashed)
+    try:
+        con.execute(
+            f"INSERT INTO {_PSEUDONYMS} SELECT n.nhs_number, h.person_id, "
+            "NOT n.modulus_ok OR n.placeholder, n.not_synthetic "
+            "FROM _load_new_numbers n LEFT JOIN _load_hashed h ON n.modulus_ok "
+            "AND h.digits = n.digits"
+        )
+    finally:
+        con.unregister("_load_hashed")
+    con.execute("DROP TABLE _load_new_numbers")
+
+
+def pseudonym_ids(digits: list[str], key: bytes) -> list[str]:
+    """The keyed pseudonyms of NHS numbers given as their ten digits: the same as
+    :func:`commissioning.data.pseudonymise.pseudonym`, by the one-shot HMAC."""
+    return [hmac.digest(key, d.encode(), "sha256").hex()[:PSEUDONYM_HEX_CHARS] for d in digits]
+
+
+def _ignored_columns(columns: list[str], table: Table) -> tuple[str, ...]:
     """Names of the file's columns that are not in the table, fit to print."""
     wanted = {("nhs_number" if c == "person_id" else c) for c in table.column_names}
     return tuple(
-        _clean(name) if name.strip() else "(a column with no name)"
-        for name in raw.column_names
+        clean(name) if name.strip() else "(a column with no name)"
+        for name in columns
         if name not in wanted and not name.startswith("_")
     )
 
@@ -757,25 +808,72 @@ def control_totals(table: pa.Table, money_columns: Sequence[str]) -> dict[str, o
     return totals
 
 
-def _check_control_totals(file_name: str, raw: pa.Table, control: dict[str, int | Decimal]) -> None:
-    """The rows read and the sums over the file must be the manifest's control totals."""
+def _check_control_totals(
+    con: duckdb.DuckDBPyConnection,
+    file_name: str,
+    rows: int,
+    staged: Staged,
+    control: dict[str, int | Decimal],
+) -> None:
+    """The rows read and the sums over the staged file must be the manifest's control
+    totals."""
     for name, want in control.items():
         if name == "rows":
-            got: int | Decimal = raw.num_rows
+            got: int | Decimal = rows
         else:
             column = name.removeprefix("sum_")
-            if column not in raw.column_names:
+            if column not in staged.columns:
                 raise LoadError(
                     f"{file_name}: manifest.json gives the control total {name}, but the "
                     f"file has no column {column} — nothing was loaded"
                 )
-            got = control_sum(raw[column])
+            got = _control_sum_sql(con, column, staged.native.get(column))
         if got != want:
             raise LoadError(
                 f"{file_name}: control total {name} does not match — manifest.json says "
                 f"{want:,}, the file gives {got:,}; the file is not the one its sender "
                 "totalled: get it (or the manifest) again; nothing was loaded"
             )
+
+
+def _control_sum_sql(
+    con: duckdb.DuckDBPyConnection, column: str, native: str | None = None
+) -> Decimal:
+    """:func:`control_sum` of a staged column, in DuckDB: exact, as a ``DECIMAL`` wide
+    enough for every value's places (or, for values too long for that, each distinct
+    value added up in Python). A Parquet float column whose values all have at most two
+    decimal places is added up from the numbers, without writing them as text."""
+    if native == "double":
+        value = _q(NATIVE + column)
+        # A float within 2 places (and below 10^13) is its own rounding to 2 places, and
+        # then its text is that decimal: the sum of the roundings is the text's sum.
+        awkward, total = con.execute(
+            f"SELECT count(*) FILTER (WHERE isfinite({value}) AND (abs({value}) >= 1e13 "
+            f"OR round({value}, 2) <> {value})), "
+            f"CAST(coalesce(sum(CASE WHEN isfinite({value}) AND abs({value}) < 1e13 "
+            f"THEN CAST(round({value}, 2) AS DECIMAL(38, 2)) END), 0) AS VARCHAR) FROM {STAGED}"
+        ).fetchone() or (1, "0")
+        if awkward == 0:
+            return Decimal(str(total))
+    numbers = (
+        f"(SELECT trim({_q(column)}) AS v FROM {STAGED} "
+        f"WHERE regexp_matches(trim({_q(column)}), {_lit(_PLAIN_DECIMAL)})) n"
+    )
+    shape = con.execute(
+        "SELECT coalesce(max(length(split_part(v, '.', 2))), 0), "
+        f"coalesce(max(length(split_part(ltrim(v, '+-'), '.', 1))), 0) FROM {numbers}"
+    ).fetchone()
+    places, digits = (int(v) for v in shape) if shape else (0, 0)
+    if places + digits <= 24:  # the sum of up to 10^12 values fits in DECIMAL(38, places)
+        (total,) = con.execute(
+            f"SELECT CAST(coalesce(sum(CAST(v AS DECIMAL(38, {places}))), 0) AS VARCHAR) "
+            f"FROM {numbers}"
+        ).fetchone() or ("0",)
+        return Decimal(str(total))
+    total_exact = Decimal(0)
+    for value, count in con.execute(f"SELECT v, count(*) FROM {numbers} GROUP BY v").fetchall():
+        total_exact += Decimal(value) * count
+    return total_exact
 
 
 def _read_control(path: Path, table: Table, control: object) -> dict[str, int | Decimal]:

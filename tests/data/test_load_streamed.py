@@ -1,0 +1,165 @@
+"""The streamed loader: Parquet columns taken with their own types are checked like text,
+lines are right across row groups, NHS numbers are checked in SQL as in Python, control
+totals are exact, and the connection's memory settings are kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from commissioning.data.load import (
+    LOAD_MEMORY_LIMIT,
+    Source,
+    _control_sum_sql,
+    control_sum,
+    load_files,
+    pseudonym_ids,
+)
+from commissioning.data.pseudonymise import nhs_number_valid, pseudonym
+from commissioning.data.read import stage_file
+from commissioning.store.duckdb_store import connect
+
+KEY = b"a test key that is long enough"
+NUMBERS = ["9434765919", "9022101940", "9503626749", "9857404006", "9033585561", "9028319662"]
+
+
+def _reference(con: object, folder: Path) -> None:
+    places = folder / "places.csv"
+    places.write_text("place_code,place_name,rurality,is_home\nP1,Home,urban,1\n")
+    practices = folder / "gp_practices.csv"
+    practices.write_text("practice_code,practice_name,place_code\nA81001,Surgery,P1\n")
+    load_files(con, [Source(places, "places"), Source(practices, "gp_practices")], KEY)  # type: ignore[arg-type]
+
+
+def _people(rows: list[dict[str, object]]) -> pa.Table:
+    """A people table with its own Parquet types: whole numbers and dates."""
+    day = pa.date32()
+    return pa.table(
+        {
+            "nhs_number": pa.array([r["nhs"] for r in rows], pa.string()),
+            "birth_year": pa.array([r.get("year", 1950) for r in rows], pa.int64()),
+            "birth_month": pa.array([r.get("month", 3) for r in rows], pa.int64()),
+            "sex": pa.array(["F"] * len(rows)).dictionary_encode(),
+            "lsoa_code": pa.array(["E01000001"] * len(rows)),
+            "imd_decile": pa.array([r.get("imd", 3) for r in rows], pa.int32()),
+            "practice_code": pa.array(["A81001"] * len(rows)),
+            "registration_date": pa.array(
+                [r.get("registered", dt.date(2010, 1, 1)) for r in rows], day
+            ),
+            "deregistration_date": pa.array([None] * len(rows), day),
+            "death_date": pa.array([None] * len(rows), day),
+            "place_of_death": pa.array([None] * len(rows), pa.string()),
+        }
+    )
+
+
+def test_typed_parquet_columns_are_checked_and_lines_hold_across_row_groups(
+    tmp_path: Path,
+) -> None:
+    con = connect(":memory:")
+    _reference(con, tmp_path)
+    rows: list[dict[str, object]] = [
+        {"nhs": NUMBERS[0]},
+        {"nhs": NUMBERS[1], "imd": 11},
+        {"nhs": NUMBERS[2]},
+        {"nhs": NUMBERS[3], "registered": dt.date(2099, 1, 1)},
+        {"nhs": NUMBERS[4], "month": None},
+        {"nhs": NUMBERS[5], "year": 1890},
+        {"nhs": "9434765918"},
+    ]
+    path = tmp_path / "people.parquet"
+    pq.write_table(_people(rows), path, row_group_size=2)
+    (report,) = load_files(con, [Source(path, "people")], KEY)
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (7, 2, 5)
+    rejects = dict(con.execute("SELECT line, reason FROM rejects").fetchall())
+    assert rejects == {
+        3: "imd_decile is above 10",
+        5: "registration_date is in the future",
+        6: "birth_month is missing",
+        7: "birth_year is below 1,900; "
+        "alive and older than 115: check birth_year or the missing death_date",
+        8: "nhs_number is missing, fails the modulus 11 check or is a placeholder "
+        "(one digit repeated)",
+    }
+    (row_json,) = con.execute("SELECT row_json FROM rejects WHERE line = 3").fetchone()  # type: ignore[misc]
+    assert '"imd_decile":"11"' in row_json and NUMBERS[1] not in row_json
+    stored = {r[0] for r in con.execute("SELECT person_id FROM people").fetchall()}
+    assert stored == {pseudonym(NUMBERS[0], KEY), pseudonym(NUMBERS[2], KEY)}
+
+
+def test_nhs_numbers_are_checked_in_sql_as_in_python(tmp_path: Path) -> None:
+    """Spaces are ignored, so two ways of writing one number are one person (a duplicate
+    key); invalid numbers and placeholders are rejected, the rest pseudonymised."""
+    con = connect(":memory:")
+    _reference(con, tmp_path)
+    numbers = [
+        "943 476 5919",
+        "9434765919",
+        " 9022101940 ",
+        "0000000000",
+        "9434765918",
+        "94347659190",
+        "943476591X",
+        "9503626749",
+    ]
+    header = (
+        "nhs_number,birth_year,birth_month,sex,lsoa_code,imd_decile,practice_code,"
+        "registration_date,deregistration_date,death_date,place_of_death"
+    )
+    rest = ",1950,3,F,E01000001,3,A81001,2010-01-01,,,"
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join([header, *(f'"{n}"{rest}' for n in numbers)]) + "\n")
+    (report,) = load_files(con, [Source(path, "people")], KEY)
+    rejected = dict(con.execute("SELECT line, reason FROM rejects").fetchall())
+    valid = nhs_number_valid([n.strip() for n in numbers])
+    for line, number, ok in zip(range(2, 10), numbers, valid, strict=True):
+        placeholder = len(set(number.replace(" ", ""))) == 1
+        assert (ok and not placeholder) == (line not in rejected or "duplicate" in rejected[line])
+    assert "duplicate key" in rejected[3]
+    assert (report.rows_loaded, report.rows_rejected) == (3, 5)
+    stored = {r[0] for r in con.execute("SELECT person_id FROM people").fetchall()}
+    assert stored == {pseudonym(n, KEY) for n in ("9434765919", "9022101940", "9503626749")}
+
+
+def test_pseudonyms_in_bulk_are_the_pseudonyms() -> None:
+    assert pseudonym_ids(NUMBERS, KEY) == [pseudonym(n, KEY) for n in NUMBERS]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [190.0, 12.34, 0.25, 1_000_000.0, None],  # within two places: summed as numbers
+        [190.0, 0.1 + 0.2, float("nan"), float("inf"), 1e20],  # written as text first
+    ],
+)
+def test_a_control_sum_of_a_parquet_float_column_is_that_of_its_text(
+    tmp_path: Path, values: list[float | None]
+) -> None:
+    path = tmp_path / "activity.parquet"
+    pq.write_table(pa.table({"cost_gbp": pa.array(values, pa.float64())}), path)
+    con = connect(":memory:")
+    staged = stage_file(con, path)
+    assert staged.native == {"cost_gbp": "double"}
+    want = control_sum(pq.read_table(path)["cost_gbp"])
+    assert _control_sum_sql(con, "cost_gbp", "double") == want
+    assert _control_sum_sql(con, "cost_gbp") == want
+    assert want != Decimal(0)
+
+
+def test_a_load_keeps_the_connection_memory_settings(tmp_path: Path) -> None:
+    con = connect(":memory:")
+    settings = (
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
+        "current_setting('preserve_insertion_order')"
+    )
+    for limit in ("", "100MB"):  # the default, above the loader's limit, and one below
+        con.execute(f"SET memory_limit = '{limit}'" if limit else "RESET memory_limit")
+        before = con.execute(settings).fetchone()
+        _reference(con, tmp_path)
+        assert con.execute(settings).fetchone() == before
+    assert LOAD_MEMORY_LIMIT == "4GiB"
