@@ -14,6 +14,7 @@ import pytest
 
 from commissioning.data.load import (
     LOAD_MEMORY_LIMIT,
+    LoadError,
     Source,
     _control_sum_sql,
     control_sum,
@@ -163,3 +164,20 @@ def test_a_load_keeps_the_connection_memory_settings(tmp_path: Path) -> None:
         _reference(con, tmp_path)
         assert con.execute(settings).fetchone() == before
     assert LOAD_MEMORY_LIMIT == "4GiB"
+
+
+def test_a_load_works_within_the_memory_limit_it_is_given(tmp_path: Path) -> None:
+    con = connect(":memory:")
+    places = tmp_path / "places.csv"
+    places.write_text("place_code,place_name,rurality,is_home\nP1,Home,urban,1\n")
+    default = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    inside: list[object] = []
+
+    def say(_message: str) -> None:  # the limit in force while the load runs
+        inside.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    load_files(con, [Source(places, "places")], KEY, on_progress=say, memory_limit="1GiB")
+    assert inside and set(inside) == {"1.0 GiB"}
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall() == default
+    with pytest.raises(LoadError, match="'lots' is not an amount of memory"):
+        load_files(con, [Source(places, "places")], KEY, memory_limit="lots")

@@ -76,3 +76,40 @@ def test_small_numbers_and_empty_bands_are_not_standardised() -> None:
     out = prevalence_from_counts(_counts([1] * 5 + [0] * 14, [100] * 19)).iloc[0]
     assert out.dsr_suppressed and math.isnan(out.dsr_pct)
     assert not math.isnan(out.crude_pct)
+
+
+def test_weighted_spend_from_cells_is_the_fit_to_every_row() -> None:
+    """The need weights fitted to cell means (weighted by person-years) are the weights
+    fitted to the person-year rows themselves: the Tweedie deviance depends on the fitted
+    mean only through terms linear in the cost."""
+    from commissioning.population import programme_budget as PB
+
+    rng = np.random.default_rng(3)
+    n = 4_000
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"p{i}" for i in range(n)],
+            "year": 2021,
+            "age_band": rng.choice(["0-4", "40-44", "85-89"], n),
+            "sex": rng.choice(["F", "M"], n),
+            "condition_count": rng.poisson(1.5, n),
+            "place_code": rng.choice(["A", "B", "C"], n),
+        }
+    )
+    mean = 300 * np.exp(0.4 * np.minimum(frame.condition_count, 6)) * (1 + (frame.sex == "M"))
+    frame["total_cost_gbp"] = rng.gamma(0.5, mean / 0.5) * (rng.random(n) < 0.7)
+    by_cells = PB.spend_per_weighted_head(PB.cells_of(frame, "place_code"))
+    w = PB.need_weights(frame)
+    rows = (
+        frame.assign(w=w)
+        .groupby("place_code")
+        .agg(
+            registered=("person_id", "size"), weighted=("w", "sum"), spend=("total_cost_gbp", "sum")
+        )
+    )
+    got = by_cells.set_index("group")
+    np.testing.assert_allclose(got.weighted_population, rows.weighted, rtol=1e-5)
+    np.testing.assert_allclose(got.spend_gbp, rows.spend, rtol=1e-12)
+    assert got.registered.tolist() == rows.registered.tolist()
+    overall = rows.spend.sum() / rows.weighted.sum()
+    np.testing.assert_allclose(got["index"], rows.spend / rows.weighted / overall, rtol=1e-5)

@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from commissioning.data.load import Source, load_files, table_for_file
@@ -63,3 +64,41 @@ def test_report_from_the_store(folder: Path, tmp_path: Path) -> None:
         assert (tmp_path / "restricted" / name).exists()
         assert not (tmp_path / "published" / name).exists()
     assert "http" not in html.lower().replace("http-equiv", "")
+
+
+def test_the_engine_path_gives_the_same_figures(folder: Path, tmp_path: Path) -> None:
+    """Above the in-memory limit the person-year table stays in the engine; on a
+    population this small the risk model's sample is everyone, so every figure is the
+    same as from memory, and the person-level file is written by the engine."""
+    tables = tables_from_folder(folder)
+    in_memory = needs_analysis(tables, YEARS)
+    in_engine = needs_analysis(tables, YEARS, in_memory_person_years=0)
+    assert in_engine.person_year is None and in_memory.person_year is not None
+    assert in_engine.person_years == in_memory.person_years == len(in_memory.person_year)
+    assert in_engine.risk_sample is not None and in_memory.risk_sample is None
+    assert in_engine.risk_sample.people == in_engine.risk_sample.of
+    assert needs_figures(in_engine) == needs_figures(in_memory)  # rounded to 3 places
+    weighted = in_engine.weighted_spend_by_place.sort_values(["group", "year"])
+    expected = in_memory.weighted_spend_by_place.sort_values(["group", "year"])
+    pd.testing.assert_frame_equal(
+        weighted.reset_index(drop=True), expected.reset_index(drop=True), rtol=1e-9
+    )
+
+
+def test_the_risk_model_is_trained_on_a_sample_of_a_large_population(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from commissioning.reports import needs_report
+
+    monkeypatch.setattr(needs_report, "RISK_SAMPLE_PEOPLE", 1_000)
+    monkeypatch.setattr(needs_report, "IN_MEMORY_PERSON_YEARS", 0)
+    tables = tables_from_folder(folder)
+    a = needs_analysis(tables, YEARS, in_memory_person_years=0)
+    assert a.risk_sample is not None and a.risk is not None
+    people = a.risk_sample.of
+    # A hash of the pseudonym picks about a thousand of the people (binomial spread).
+    assert 800 <= a.risk_sample.people <= 1_200 < people
+    assert a.risk.test_rows + a.risk.train_rows < a.person_years / 2
+    page = write_needs_report(tables, tmp_path, YEARS).read_text()
+    assert f"a random sample of {a.risk_sample.people:,} of the {people:,} people" in page
+    assert (tmp_path / "restricted" / "person_year.parquet").stat().st_size > 0

@@ -55,6 +55,12 @@ class LoadSettings(BaseModel):
         description="A file with more than this share of its rows failing their checks is not "
         "loaded (nor is one with no good row); the load exits with an error",
     )
+    memory_limit: str = Field(
+        "4GiB",
+        pattern=r"^\s*[0-9.]+\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+        description="Memory the database may use while a load runs (e.g. 4GiB, 8GB); beyond "
+        "it, it spills to disk. A lower limit already set on the store is kept",
+    )
 
 
 class PublicationSettings(BaseModel):

@@ -335,6 +335,7 @@ def load(
         key,
         on_progress=progress_printer(),
         max_reject_share=settings.load.max_reject_share,
+        memory_limit=settings.load.memory_limit,
     )
     rejected = any(r.rows_rejected and not r.already_loaded for r in reports)
     if as_json:

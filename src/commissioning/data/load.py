@@ -424,16 +424,23 @@ def load_files(
     key: bytes,
     on_progress: Progress | None = None,
     max_reject_share: float = 1.0,
+    memory_limit: str = LOAD_MEMORY_LIMIT,
 ) -> list[FileReport]:
     """Load files atomically: all of them, or (on any error) none of them. A file whose
     rows all fail their checks, or more than ``max_reject_share`` of them, fails the whole
-    load, with the commonest reasons (never the rows)."""
+    load, with the commonest reasons (never the rows). DuckDB works within
+    ``memory_limit`` (``"4GiB"``, ``"8GB"``) while the load runs and spills beyond it."""
+    if _bytes(memory_limit) == float("inf"):
+        raise LoadError(
+            f"memory limit {memory_limit!r} is not an amount of memory; give one such as "
+            "'4GiB' or '8GB'"
+        )
     say = on_progress or (lambda _m: None)
     _check_key(con, key)
     order = {name: i for i, name in enumerate(TABLES)}
     sources = sorted(sources, key=lambda s: order.get(s.table, len(order)))
     reports: list[FileReport] = []
-    with _bounded_memory(con):
+    with _bounded_memory(con, memory_limit):
         con.execute("BEGIN TRANSACTION")
         try:
             if get_info(con, "key_fingerprint") is None:
@@ -458,16 +465,18 @@ def load_files(
 
 
 @contextmanager
-def _bounded_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """DuckDB within :data:`LOAD_MEMORY_LIMIT` (spilling beyond it) while a load runs; the
+def _bounded_memory(
+    con: duckdb.DuckDBPyConnection, memory_limit: str = LOAD_MEMORY_LIMIT
+) -> Iterator[None]:
+    """DuckDB within ``memory_limit`` (spilling beyond it) while a load runs; the
     connection's own settings afterwards. An in-memory store spills to the system's
     temporary folder rather than the working folder."""
     (limit, spill) = con.execute(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
     ).fetchone() or ("", "")
-    lower = _bytes(LOAD_MEMORY_LIMIT) < _bytes(str(limit))
+    lower = _bytes(memory_limit) < _bytes(str(limit))
     if lower:
-        con.execute(f"SET memory_limit = {_lit(LOAD_MEMORY_LIMIT)}")
+        con.execute(f"SET memory_limit = {_lit(memory_limit)}")
     moved = str(spill) in ("", ".tmp")
     if moved:
         try:

@@ -127,29 +127,78 @@ def _design(frame: pd.DataFrame) -> np.ndarray:
     return np.hstack([dummies.to_numpy(), count_dummies.to_numpy()[:, 1:]])
 
 
-def spend_per_weighted_head(
-    frame: pd.DataFrame, by: str, weights: pd.Series | None = None
-) -> pd.DataFrame:
-    """Spend per head and per weighted head by ``by`` and year over person-year rows.
+#: The need weights' cells: age band, sex and long-term conditions (capped at 6).
+CONDITION_CAP = 6
+
+
+def need_cells(person_year: ir.Table, by: str) -> ir.Table:
+    """Person-year rows counted in the engine by ``by``, year and need cell (age band,
+    sex, conditions capped at :data:`CONDITION_CAP`): ``registered`` and ``spend_gbp``.
+    A few thousand rows whatever the population, for :func:`spend_per_weighted_head`."""
+    py = person_year
+    capped = ibis.least(py.condition_count, ibis.literal(CONDITION_CAP, "int64"))
+    cells = py.mutate(group=py[by], capped_conditions=capped)
+    return cells.group_by(["group", "year", "age_band", "sex", "capped_conditions"]).aggregate(
+        registered=cells.count(), spend_gbp=cells.total_cost_gbp.sum()
+    )
+
+
+def cells_of(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """:func:`need_cells` of person-year rows already in pandas."""
+    f = frame.assign(
+        group=frame[by], capped_conditions=np.minimum(frame.condition_count, CONDITION_CAP)
+    )
+    return (
+        f.groupby(["group", "year", "age_band", "sex", "capped_conditions"], observed=True)
+        .agg(registered=("person_id", "size"), spend_gbp=("total_cost_gbp", "sum"))
+        .reset_index()
+    )
+
+
+def spend_per_weighted_head(cells: pd.DataFrame) -> pd.DataFrame:
+    """Spend per head and per weighted head by group and year, from need cells
+    (:func:`need_cells` or :func:`cells_of`).
+
+    The Tweedie GLM of :func:`need_weights` is fitted to the cells' mean cost weighted by
+    their person-years. Every person-year of a cell has the same design row, and the
+    Tweedie deviance depends on the fitted mean only through terms linear in the cost,
+    so this fit is the fit to the person-year rows themselves, at the cost of a few
+    thousand rows rather than millions. A person-year's weight is its cell's expected cost
+    over the mean expected cost of all person-years.
 
     Columns: group, year, registered (person-years), weighted_population, spend_gbp,
     spend_per_head_gbp, spend_per_weighted_head_gbp, and index (spend per weighted head
     against the overall figure for the year, 1 is average).
     """
-    w = need_weights(frame) if weights is None else weights
-    f = frame.assign(need_weight=w.to_numpy(), group=frame[by])
+    need = (
+        cells.groupby(["age_band", "sex", "capped_conditions"], observed=True)
+        .agg(registered=("registered", "sum"), spend_gbp=("spend_gbp", "sum"))
+        .reset_index()
+    )
+    x = _design(need.rename(columns={"capped_conditions": "condition_count"}))
+    rows = need.registered.to_numpy(dtype=np.float64)
+    glm = TweedieRegressor(power=1.5, link="log", alpha=1e-6, max_iter=1000)
+    glm.fit(x, need.spend_gbp.to_numpy(dtype=np.float64) / rows, sample_weight=rows)
+    expected = glm.predict(x)
+    need["weight"] = expected / (np.sum(expected * rows) / rows.sum())
+    f = cells.merge(
+        need[["age_band", "sex", "capped_conditions", "weight"]],
+        on=["age_band", "sex", "capped_conditions"],
+    )
+    f["weighted"] = f.weight * f.registered
     g = (
         f.groupby(["group", "year"])
         .agg(
-            registered=("person_id", "size"),
-            weighted_population=("need_weight", "sum"),
-            spend_gbp=("total_cost_gbp", "sum"),
+            registered=("registered", "sum"),
+            weighted_population=("weighted", "sum"),
+            spend_gbp=("spend_gbp", "sum"),
         )
         .reset_index()
     )
+    g["registered"] = g.registered.astype("int64")
     g["spend_per_head_gbp"] = g.spend_gbp / g.registered
     g["spend_per_weighted_head_gbp"] = g.spend_gbp / g.weighted_population
-    overall = f.groupby("year").total_cost_gbp.sum() / f.groupby("year").need_weight.sum()
+    overall = f.groupby("year").spend_gbp.sum() / f.groupby("year").weighted.sum()
     g["index"] = g.spend_per_weighted_head_gbp / g.year.map(overall)
     return g
 

@@ -8,6 +8,7 @@ derived from them (:func:`commissioning.core.suppression.suppress_small_counts`)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,10 @@ class NeedsAnalysis:
     """All the tables behind the needs report (unsuppressed; suppress to publish)."""
 
     years: list[int]
-    person_year: pd.DataFrame
+    person_year: pd.DataFrame | None  # None when the table stayed in the engine
+    person_year_table: ir.Table
+    person_years: int
+    risk_sample: NeedsSample | None  # the risk model's people, when a sample
     pyramid: pd.DataFrame
     prevalence: pd.DataFrame  # group "All" and each place
     prevalence_by_deprivation: pd.DataFrame
@@ -67,27 +71,68 @@ class NeedsAnalysis:
     concentration: pd.DataFrame
 
 
-def needs_analysis(tables: Mapping[str, ir.Table], years: Sequence[int]) -> NeedsAnalysis:
-    """Compute the needs assessment, segments, risk model and programme budget."""
+#: Above this many person-years (people in the store times years) the person-year table
+#: stays in the engine: only counts come back, and the risk model is trained and tested
+#: on a sample of :data:`RISK_SAMPLE_PEOPLE` people.
+IN_MEMORY_PERSON_YEARS = 2_000_000
+#: People in the risk model's sample when the person-year table stays in the engine.
+RISK_SAMPLE_PEOPLE = 300_000
+
+
+def needs_analysis(
+    tables: Mapping[str, ir.Table],
+    years: Sequence[int],
+    in_memory_person_years: int | None = None,
+) -> NeedsAnalysis:
+    """Compute the needs assessment, segments, risk model and programme budget.
+
+    Up to ``in_memory_person_years`` (:data:`IN_MEMORY_PERSON_YEARS` if not given) the
+    person-year table is brought into memory once
+    and every table is computed from it. Beyond that it is kept in the engine as a
+    temporary table (the same figures, computed there), and the risk model, which
+    needs rows in memory, is trained and tested on a random sample of people."""
     years = sorted(years)
     latest = years[-1]
     py_expr = assign_segments(person_year_table(tables, years))
-    arrow = py_expr.to_pyarrow()
-    frame = arrow.to_pandas()
-    py = ibis.memtable(arrow)
-    prev_all = N.prevalence(py, [latest])
-    prev_place = N.prevalence(py, [latest], by="place_code")
-    truth = None
-    if "synthetic_person_year" in tables:
-        truth = tables["synthetic_person_year"].to_pandas()
-        truth = truth if len(truth) else None
-    risk = evaluate_risk(frame, years, truth) if len(years) >= 3 else None
+    limit = IN_MEMORY_PERSON_YEARS if in_memory_person_years is None else in_memory_person_years
+    large = int(tables["people"].count().execute()) * len(years) > limit
+    truth_table = tables.get("synthetic_person_year")
+    sample: NeedsSample | None = None
+    if not large:
+        arrow = py_expr.to_pyarrow()
+        frame = arrow.to_pandas()
+        py = ibis.memtable(arrow)
+        person_years = len(frame)
+        truth = truth_table.to_pandas() if truth_table is not None else None
+        risk_frame, concentration_frame = frame, frame
+    else:
+        backend = py_expr._find_backend()
+        py = backend.create_table(f"_needs_person_year_{uuid.uuid4().hex[:12]}", py_expr, temp=True)
+        person_years = int(py.count().execute())
+        sampled = _sample_people(py, RISK_SAMPLE_PEOPLE)
+        risk_frame = py.semi_join(sampled, "person_id").to_pandas()
+        sample = NeedsSample(people=int(sampled.count().execute()), of=_people(py))
+        truth = (
+            truth_table.semi_join(sampled, "person_id").to_pandas()
+            if truth_table is not None
+            else None
+        )
+        concentration_frame = py.select("year", "total_cost_gbp").to_pandas()
+        frame = None
+    truth = truth if truth is not None and len(truth) else None
+    risk = evaluate_risk(risk_frame, years, truth) if len(years) >= 3 else None
     segs = py.select("person_id", "year", "segment")
     return NeedsAnalysis(
         years=list(years),
         person_year=frame,
+        person_year_table=py,
+        person_years=person_years,
+        risk_sample=sample,
         pyramid=N.population_pyramid(py, tables["places"], latest),
-        prevalence=pd.concat([prev_all, prev_place], ignore_index=True),
+        prevalence=pd.concat(
+            [N.prevalence(py, [latest]), N.prevalence(py, [latest], by="place_code")],
+            ignore_index=True,
+        ),
         prevalence_by_deprivation=N.prevalence(py, [latest], by="imd_decile"),
         activity_by_place=N.activity_and_spend(py, years, by="place_code"),
         activity_by_practice=N.activity_and_spend(py, [latest], by="practice_code"),
@@ -100,10 +145,39 @@ def needs_analysis(tables: Mapping[str, ir.Table], years: Sequence[int]) -> Need
         spend_by_provider=PB.spend_by(tables, [latest], ("provider_code",)),
         spend_by_segment=PB.spend_by(tables, [latest], ("segment", "programme"), segs),
         weighted_spend_by_place=PB.spend_per_weighted_head(
-            frame[frame.year == latest].reset_index(drop=True), "place_code"
+            PB.need_cells(py.filter(py.year == latest), "place_code").to_pandas()
         ),
-        concentration=PB.cost_concentration(frame),
+        concentration=PB.cost_concentration(concentration_frame),
     )
+
+
+@dataclass(frozen=True)
+class NeedsSample:
+    """The people the risk model was trained and tested on, when it was a sample."""
+
+    people: int
+    of: int
+
+
+def _people(py: ir.Table) -> int:
+    return int(py.person_id.nunique().execute())
+
+
+def _sample_people(py: ir.Table, people: int) -> ir.Table:
+    """About ``people`` people of the person-year table, chosen by a hash of their
+    pseudonym: as good as random, and the same people in every run on the same engine."""
+    ids = py.select("person_id").distinct()
+    share = min(1.0, people / max(int(ids.count().execute()), 1))
+    bucket = (ids.person_id.hash() % 1_000_000).abs()
+    return ids.filter(bucket < round(share * 1_000_000))
+
+
+def _write_person_year(a: NeedsAnalysis, path: Path) -> None:
+    """The person-year table as Parquet: from memory, or written by the engine."""
+    if a.person_year is not None:
+        a.person_year.to_parquet(path, index=False)
+    else:
+        a.person_year_table.to_parquet(path)
 
 
 # --- Suppression and formatting --------------------------------------------------------------
@@ -483,7 +557,7 @@ def _sections(
         ),
     ]
     if a.risk is not None:
-        sections += _risk_sections(a.risk, threshold, pub)
+        sections += _risk_sections(a.risk, threshold, pub, a.risk_sample)
     prog = pub["spend_by_programme"]
     prog = prog[(prog.year == latest) & prog.spend_gbp.notna()]
     sett = pub["spend_by_setting"]
@@ -533,7 +607,10 @@ def _sections(
 
 
 def _risk_sections(
-    risk: RiskEvaluation, threshold: int, pub: Mapping[str, pd.DataFrame]
+    risk: RiskEvaluation,
+    threshold: int,
+    pub: Mapping[str, pd.DataFrame],
+    sample: NeedsSample | None = None,
 ) -> list[Section]:
     summary = pub["risk_evaluation"]
     tiers = pub["risk_tiers"]
@@ -544,7 +621,13 @@ def _risk_sections(
             f"Trained on {', '.join(map(str, risk.train_years))} (features) with the next "
             f"year's outcome; tested on {risk.test_year} for different people "
             f"({risk.test_rows:,} people). The oracle is the true probability, known only "
-            "in synthetic data: the best any model could do.",
+            "in synthetic data: the best any model could do."
+            + (
+                f" The model was trained and tested on a random sample of {sample.people:,} "
+                f"of the {sample.of:,} people, and the tiers' spend is that of the sample."
+                if sample is not None
+                else ""
+            ),
             figures=[
                 FigureBlock(
                     _tiers_figure(tiers.fillna(0)),
@@ -676,7 +759,7 @@ def write_needs_report(
     outputs = as_outputs(out, threshold=suppression_threshold)
     a = needs_analysis(tables, years)
     t = outputs.threshold
-    a.person_year.to_parquet(outputs.restricted_path("person_year.parquet"), index=False)
+    _write_person_year(a, outputs.restricted_path("person_year.parquet"))
     prevalence = Disclosure(
         counts=["cases", "population"],
         derived=PREVALENCE_DERIVED,
@@ -867,7 +950,7 @@ def needs_figures(a: NeedsAnalysis, digits: int = 3) -> dict[str, Any]:
     prog = a.spend_by_programme[a.spend_by_programme.year == latest].set_index("programme")
     conc = a.concentration[a.concentration.year == latest].iloc[0]
     out: dict[str, Any] = {
-        "person_years": len(a.person_year),
+        "person_years": a.person_years,
         "mid_year_population": int(a.pyramid[a.pyramid.area == "All places"].people.sum()),
         "prevalence_crude_pct": {c: r(v) for c, v in prev.crude_pct.items()},
         "prevalence_dsr_pct": {c: r(v) for c, v in prev.dsr_pct.items()},
