@@ -176,6 +176,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench_scale")
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--fresh", action="store_true", help="write the population again")
+    parser.add_argument(
+        "--baselines",
+        choices=("each", "once"),
+        default="each",
+        help="a plain read between every two stages (each), or one only (once: for the "
+        "largest sizes, where a plain read takes minutes)",
+    )
     parser.add_argument("--job", choices=list(JOBS), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
@@ -200,7 +207,10 @@ def main() -> None:
     before = run_fresh("baseline", folder, store) if "synth" not in stages else None
     for stage in stages:
         result = run_fresh(stage, folder, store)
-        after = run_fresh("baseline", folder, store)
+        if before is None or args.baselines == "each":
+            after = run_fresh("baseline", folder, store)
+        else:
+            after = before
         if before is None:  # after synth: the files exist only now
             before = after
         base = (before["wall_s"] + after["wall_s"]) / 2
