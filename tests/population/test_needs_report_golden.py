@@ -92,7 +92,12 @@ def test_the_risk_model_is_trained_on_a_sample_of_a_large_population(
 
     monkeypatch.setattr(needs_report, "RISK_SAMPLE_PEOPLE", 1_000)
     monkeypatch.setattr(needs_report, "IN_MEMORY_PERSON_YEARS", 0)
-    tables = tables_from_folder(folder)
+    # From the store, as a user would: the person-level file holds pseudonyms only.
+    con = connect(":memory:")
+    load_files(
+        con, [Source(p, table_for_file(p)) for p in sorted(folder.glob("*.parquet"))], DEMO_KEY
+    )
+    tables = ibis_tables(con)
     a = needs_analysis(tables, YEARS, in_memory_person_years=0)
     assert a.risk_sample is not None and a.risk is not None
     people = a.risk_sample.of
