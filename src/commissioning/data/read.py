@@ -110,15 +110,19 @@ def drop_stage(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister(_ARROW_ROWS)
 
 
+def _unreadable_parquet(path: Path, exc: Exception) -> LoadError:
+    reason = clean(str(exc).replace(str(path), path.name))
+    return LoadError(
+        f"{path.name}: not a readable Parquet file ({reason}) — it may be cut short or "
+        "not Parquet at all; write it again; nothing was loaded"
+    )
+
+
 def _parquet_schema(path: Path) -> pa.Schema:
     try:
         return pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
-        reason = clean(str(exc).replace(str(path), path.name))
-        raise LoadError(
-            f"{path.name}: not a readable Parquet file ({reason}) — it may be cut short or "
-            "not Parquet at all; write it again; nothing was loaded"
-        ) from None
+        raise _unreadable_parquet(path, exc) from None
 
 
 def _as_text(name: str, kind: pa.DataType) -> str:
@@ -246,11 +250,7 @@ def _read_parquet_as_text(path: Path) -> pa.Table:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        reason = clean(str(exc).replace(str(path), path.name))
-        raise LoadError(
-            f"{path.name}: not a readable Parquet file ({reason}) — it may be cut short or "
-            "not Parquet at all; write it again; nothing was loaded"
-        ) from None
+        raise _unreadable_parquet(path, exc) from None
     cols = []
     for name in table.column_names:
         col = table[name]
