@@ -470,9 +470,11 @@ def write_chunks(
                 for column in sums[name]:
                     sums[name][column] += control_sum(table[column])
             del chunk
-        files = {}
+        # Every file is whole before any is renamed into place.
         for name in GENERATED_TABLES:
             writers.pop(name).close()
+        files = {}
+        for name in GENERATED_TABLES:
             failpoint(f"synth_written:{name}")
             path = folder / f"{name}.{file_format}"
             control: dict[str, object] = {"rows": rows[name]}
