@@ -525,8 +525,8 @@ def create_table_sql(table: Table) -> str:
     The table's key is kept by the loader, not by an index: a load rejects, with a
     reason, a row whose key is already in the store or on an earlier line of its file.
     An index over the keys of tens of millions of events would have to be built on every
-    insert and held in memory, which is what kept large populations from loading.
-    (Stores made before this keep their index; it does no harm.)"""
+    insert and held in memory until the commit. (Stores made before this keep their
+    index, which slows their loads but does no other harm.)"""
     cols = ",\n  ".join(
         f"{c.name} {DUCKDB_TYPES[c.dtype]}{'' if not c.required else ' NOT NULL'}"
         for c in table.columns
