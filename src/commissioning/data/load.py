@@ -160,10 +160,16 @@ def _typed(col: Column, native: Collection[str] = ()) -> str:
 _CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 
 
-def _column_checks(table: Table, col: Column, native: bool = False) -> list[tuple[str, str]]:
+def _column_checks(
+    table: Table, col: Column, native: bool = False, value: str | None = None
+) -> list[tuple[str, str]]:
     """(condition that flags a bad row, reason) for one column. A ``native`` column (a
-    Parquet column already of the column's type) needs no reading from text."""
-    typed = f"t.{_q(col.name)}"
+    Parquet column already of the column's type) needs no reading from text. With
+    ``value``, a text column's checks are written over that expression (a distinct value)
+    rather than the row's column."""
+    typed = value or f"t.{_q(col.name)}"
+    # A row's text is searched for control characters once; a distinct value directly.
+    control_gate = "TRUE" if value else "t._any_control"
     # A text column's typed value is its trimmed text: no need to trim it twice.
     same = native or col.dtype == "string"
     raw = typed if same else f"nullif(trim(t.{_q(RAW + col.name)}), '')"
@@ -223,7 +229,7 @@ def _column_checks(table: Table, col: Column, native: bool = False) -> list[tupl
         checks.append(
             (
                 # Only where the row's text has one at all (one test a row, not a column).
-                f"CASE WHEN t._any_control THEN regexp_matches({raw}, {_lit(_CONTROL)}) "
+                f"CASE WHEN {control_gate} THEN regexp_matches({raw}, {_lit(_CONTROL)}) "
                 "ELSE FALSE END",
                 f"{col.name} contains a control character",
             )
@@ -333,17 +339,6 @@ def _looked_up(table: Table, native: Collection[str]) -> list[Column]:
     ]
 
 
-def _of_value(condition: str, col: Column) -> str:
-    """A check of one column's value, written over ``_v`` (the distinct value) instead of
-    the row's column."""
-    out = condition.replace(f"t.{_q(col.name)}", "_v")
-    # The control character test runs on every distinct value (no row-level gate).
-    out = out.replace("CASE WHEN t._any_control THEN ", "CASE WHEN TRUE THEN ")
-    if "t." in out:  # pragma: no cover - a check that reads another column
-        raise AssertionError(f"{col.name}: check {condition!r} is not of the value alone")
-    return out
-
-
 def validation_sql(table: Table, native: Collection[str] = ()) -> str:
     """SQL over ``staging`` giving ``_line`` and ``_reason`` of each row that fails a check.
 
@@ -361,25 +356,23 @@ def validation_sql(table: Table, native: Collection[str] = ()) -> str:
         if c not in looked_up:
             checks += column_checks
             continue
-        # Checks of the value alone run once a distinct value, and come back by a join.
+        # Checks of the value alone run once a distinct value, and come back by a join;
+        # whether it is missing is a check of the row.
         alias = f"_values{len(lookups)}"
-        per_value = [
-            (_of_value(cond, c), reason)
-            for cond, reason in column_checks
-            if reason != f"{c.name} is missing"
-        ]
-        bits = ", ".join(f"({cond}) AS _b{k}" for k, (cond, _) in enumerate(per_value))
-        lookups.append(
-            f"LEFT JOIN (SELECT _v, {bits} FROM (SELECT DISTINCT nullif(trim("
-            f"{_q(RAW + c.name)}), '') AS _v FROM staging) WHERE _v IS NOT NULL) {alias} "
-            f"ON {alias}._v = t.{_q(c.name)}"
-        )
-        for cond, reason in column_checks:
+        bits: list[str] = []
+        for (cond, reason), (of_value, _) in zip(
+            column_checks, _column_checks(table, c, value="_v"), strict=True
+        ):
             if reason == f"{c.name} is missing":
                 checks.append((cond, reason))
             else:
-                k = next(i for i, (_, r) in enumerate(per_value) if r == reason)
-                checks.append((f"{alias}._b{k}", reason))
+                checks.append((f"{alias}._b{len(bits)}", reason))
+                bits.append(f"({of_value}) AS _b{len(bits)}")
+        lookups.append(
+            f"LEFT JOIN (SELECT _v, {', '.join(bits)} FROM (SELECT DISTINCT nullif(trim("
+            f"{_q(RAW + c.name)}), '') AS _v FROM staging) WHERE _v IS NOT NULL) {alias} "
+            f"ON {alias}._v = t.{_q(c.name)}"
+        )
     checks += [(f"NOT coalesce(({cond}), TRUE)", reason) for cond, reason in table.checks]
     checks += _reference_checks(table)
     pk_cols = ", ".join(_q(k) for k in table.primary_key)
