@@ -109,9 +109,10 @@ def needs_analysis(
         backend = py_expr._find_backend()
         py = backend.create_table(f"_needs_person_year_{uuid.uuid4().hex[:12]}", py_expr, temp=True)
         person_years = int(py.count().execute())
-        sampled = _sample_people(py, RISK_SAMPLE_PEOPLE)
+        people = int(py.person_id.nunique().execute())
+        sampled = _sample_people(py, RISK_SAMPLE_PEOPLE, people)
         risk_frame = py.semi_join(sampled, "person_id").to_pandas()
-        sample = NeedsSample(people=int(sampled.count().execute()), of=_people(py))
+        sample = NeedsSample(people=int(risk_frame.person_id.nunique()), of=people)
         truth = (
             truth_table.semi_join(sampled, "person_id").to_pandas()
             if truth_table is not None
@@ -159,15 +160,12 @@ class NeedsSample:
     of: int
 
 
-def _people(py: ir.Table) -> int:
-    return int(py.person_id.nunique().execute())
-
-
-def _sample_people(py: ir.Table, people: int) -> ir.Table:
-    """About ``people`` people of the person-year table, chosen by a hash of their
-    pseudonym: as good as random, and the same people in every run on the same engine."""
+def _sample_people(py: ir.Table, wanted: int, people: int) -> ir.Table:
+    """About ``wanted`` of the ``people`` people of the person-year table, chosen by a hash
+    of their pseudonym: as good as random, and the same people in every run on the same
+    engine."""
     ids = py.select("person_id").distinct()
-    share = min(1.0, people / max(int(ids.count().execute()), 1))
+    share = min(1.0, wanted / max(people, 1))
     bucket = (ids.person_id.hash() % 1_000_000).abs()
     return ids.filter(bucket < round(share * 1_000_000))
 
