@@ -81,6 +81,9 @@ ADAPTER_REASON = "_adapter_reason"  # set by an extract adapter for rows it cann
 #: (a lower limit set on the connection is kept).
 LOAD_MEMORY_LIMIT = "4GiB"
 _PSEUDONYMS = "_load_pseudonyms"  # each distinct NHS number of the load and its pseudonym
+#: The staged file's values as text, without the person (see :func:`_staging_sql`).
+TEXT_VIEW = "staging_text"
+_NHS = "_nhs_number"  # the NHS number in TEXT_VIEW: joined to its pseudonym, never kept
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,7 @@ def validation_sql(table: Table, native: Collection[str] = ()) -> str:
                 bits.append(f"({of_value}) AS _b{len(bits)}")
         lookups.append(
             f"LEFT JOIN (SELECT _v, {', '.join(bits)} FROM (SELECT DISTINCT nullif(trim("
-            f"{_q(RAW + c.name)}), '') AS _v FROM staging) WHERE _v IS NOT NULL) {alias} "
+            f"{_q(RAW + c.name)}), '') AS _v FROM {TEXT_VIEW}) WHERE _v IS NOT NULL) {alias} "
             f"ON {alias}._v = t.{_q(c.name)}"
         )
     checks += [(f"NOT coalesce(({cond}), TRUE)", reason) for cond, reason in table.checks]
@@ -382,6 +385,8 @@ def validation_sql(table: Table, native: Collection[str] = ()) -> str:
         "person_id" if k == "person_id" else f"{_typed(table.column(k), native)} AS {_q(k)}"
         for k in table.primary_key
     )
+    # A key without the person is found in the file's text alone (no pseudonym to join).
+    keys_from = "staging" if "person_id" in table.primary_key else TEXT_VIEW
     pk_match = " AND ".join(f"x.{_q(k)} = t.{_q(k)}" for k in table.primary_key)
     # Duplicate keys by a hash aggregate (far cheaper than a window over every row).
     checks.append(
@@ -397,27 +402,21 @@ def validation_sql(table: Table, native: Collection[str] = ()) -> str:
             "already in the store (same " + ", ".join(table.primary_key) + ")",
         )
     )
-    # Each check is one bit of a mask; the reasons are written out only for rows with a
-    # bit set (building text for every row would cost far more than the tests).
-    conds = [f"t.{ADAPTER_REASON} IS NOT NULL"] + [f"coalesce({c}, FALSE)" for c, _ in checks]
+    # A row fails if any check is true (a null check is not a failure); the reasons are
+    # written out only for the rows that fail (text for every row would cost far more
+    # than the checks).
+    conds = [f"t.{ADAPTER_REASON} IS NOT NULL"] + [f"({c})" for c, _ in checks]
     reasons = [f"t.{ADAPTER_REASON}"] + [_lit(reason) for _, reason in checks]
     if "cost_gbp" in table.column_names and "point_of_delivery" in table.column_names:
         cost = _cost_range_reason(f"t.{_q('cost_gbp')}")
         at = _cost_position(table, checks)
         conds.insert(at, f"{cost} IS NOT NULL")
         reasons.insert(at, cost)
-    masks = [conds[i : i + _BITS] for i in range(0, len(conds), _BITS)]
-    mask_sql = ",\n    ".join(
-        " + ".join(f"(CAST({c} AS BIGINT) << {bit})" for bit, c in enumerate(part))
-        + f" AS _mask{m}"
-        for m, part in enumerate(masks)
-    )
+    fails = "\n    OR ".join(conds)
     reasons_sql = ",\n      ".join(
-        f"CASE WHEN (t._mask{i // _BITS} >> {i % _BITS}) & 1 = 1 THEN {reason} END"
-        for i, reason in enumerate(reasons)
+        f"CASE WHEN coalesce({cond}, FALSE) THEN {reason} END"
+        for cond, reason in zip(conds, reasons, strict=True)
     )
-    good = " AND ".join(f"t._mask{m} = 0" for m in range(len(masks)))
-    columns = ", ".join(f"t.{_q(c)}" for c in table.column_names)
     text = [
         _q(RAW + c.name)
         for c in table.columns
@@ -432,19 +431,16 @@ WITH t AS (
     {typed},
     {any_control} AS _any_control
   FROM staging {_LIFE if table.name == "activity" else ""}
-), m AS (
-  SELECT t._line, {columns}, t.{ADAPTER_REASON},
-    {mask_sql}
-  FROM t LEFT JOIN (
-    SELECT {pk_typed}, min(_line) AS _first_line FROM staging
-    GROUP BY {pk_cols} HAVING count(*) > 1
-  ) d USING ({pk_cols})
-  {" ".join(lookups)}
 )
 SELECT t._line, concat_ws('; ',
       {reasons_sql}
     ) AS _reason
-FROM m t WHERE NOT ({good})
+FROM t LEFT JOIN (
+  SELECT {pk_typed}, min(_line) AS _first_line FROM {keys_from}
+  GROUP BY {pk_cols} HAVING count(*) > 1
+) d USING ({pk_cols})
+{" ".join(lookups)}
+WHERE {fails}
 """
 
 
@@ -459,10 +455,6 @@ def insert_sql(table: Table, native: Collection[str] = ()) -> str:
         f"SELECT {typed} FROM staging "
         "WHERE NOT EXISTS (SELECT 1 FROM validated v WHERE v._line = staging._line)"
     )
-
-
-#: Checks per bit mask (a BIGINT).
-_BITS = 62
 
 
 def load_files(
@@ -658,7 +650,8 @@ def _check_and_insert(
     if ignored:
         say(f"{name}: ignoring column(s) not in the {table.name} table: " + ", ".join(ignored))
     say(f"{name}: pseudonymising and checking {read:,} rows")
-    staging = _staging_sql(con, table, key, columns, native)
+    text, staging = _staging_sql(con, table, key, columns, native)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {TEXT_VIEW} AS {text}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW staging AS {staging}")
     # Two passes over the file: the checks keep only the failing lines and their reasons
     # (few), then the good rows go from the file straight into the table. Keeping every
@@ -687,6 +680,7 @@ def _check_and_insert(
         )
     con.execute("DROP TABLE validated")
     con.execute("DROP VIEW staging")
+    con.execute(f"DROP VIEW {TEXT_VIEW}")
     con.execute(
         "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -723,10 +717,15 @@ def _staging_sql(
     key: bytes,
     columns: list[str],
     native: Collection[str] = (),
-) -> str:
-    """SQL over the staged file: ``_line``, each column's text as ``raw__<column>`` (an
-    absent optional column as empty), ``person_id`` and ``_nhs_invalid`` from the NHS
-    number, and ``_adapter_reason`` (an adapter's, or the demo key's)."""
+) -> tuple[str, str]:
+    """SQL of the two views over the staged file.
+
+    ``staging_text``: ``_line`` and each column's text as ``raw__<column>`` (an absent
+    optional column as empty), with ``native__<column>`` beside it where the file gives
+    one; it reads the file alone, so checks of a column's values alone scan no more.
+
+    ``staging``: that, less the NHS number, with ``person_id`` and ``_nhs_invalid`` from
+    the NHS number, and ``_adapter_reason`` (an adapter's, or the demo key's)."""
     present = set(columns)
     parts = ["s._line"]
     for col in table.columns:
@@ -737,20 +736,22 @@ def _staging_sql(
         if col.name in native:
             parts.append(f"s.{_q(NATIVE + col.name)}")
     adapter = f"s.{_q(ADAPTER_REASON)}" if ADAPTER_REASON in present else "CAST(NULL AS VARCHAR)"
+    parts.append(f"{adapter} AS {ADAPTER_REASON}")
     if "person_id" not in table.column_names:
-        parts += ["FALSE AS _nhs_invalid", f"{adapter} AS {ADAPTER_REASON}"]
-        return f"SELECT {', '.join(parts)} FROM {STAGED} s"
+        text = f"SELECT {', '.join(parts)} FROM {STAGED} s"
+        return text, f"SELECT *, FALSE AS _nhs_invalid FROM {TEXT_VIEW}"
+    text = f"SELECT {', '.join(parts)}, s.nhs_number AS {_NHS} FROM {STAGED} s"
     _pseudonymise_staged(con, key)
     demo = "coalesce(p.not_synthetic, FALSE)" if key == DEMO_KEY else "FALSE"
-    parts += [
+    person = [
         "p.person_id",
         "coalesce(p.invalid, TRUE) AS _nhs_invalid",
-        f"CASE WHEN {adapter} IS NULL AND {demo} THEN {_lit(DEMO_KEY_REASON)} "
-        f"ELSE {adapter} END AS {ADAPTER_REASON}",
+        f"CASE WHEN s.{ADAPTER_REASON} IS NULL AND {demo} THEN {_lit(DEMO_KEY_REASON)} "
+        f"ELSE s.{ADAPTER_REASON} END AS {ADAPTER_REASON}",
     ]
-    return (
-        f"SELECT {', '.join(parts)} FROM {STAGED} s "
-        f"LEFT JOIN {_PSEUDONYMS} p ON p.nhs_number = s.nhs_number"
+    return text, (
+        f"SELECT s.* EXCLUDE ({_NHS}, {ADAPTER_REASON}), {', '.join(person)} "
+        f"FROM {TEXT_VIEW} s LEFT JOIN {_PSEUDONYMS} p ON p.nhs_number = s.{_NHS}"
     )
 
 
