@@ -8,9 +8,12 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commissioning.data.load import (
     LOAD_MEMORY_LIMIT,
@@ -19,9 +22,13 @@ from commissioning.data.load import (
     _control_sum_sql,
     control_sum,
     load_files,
-    pseudonym_ids,
 )
-from commissioning.data.pseudonymise import nhs_number_valid, pseudonym
+from commissioning.data.pseudonymise import (
+    hmac_pads,
+    nhs_number_valid,
+    pseudonym,
+    pseudonym_sql,
+)
 from commissioning.data.read import stage_file
 from commissioning.store.duckdb_store import connect
 
@@ -127,8 +134,28 @@ def test_nhs_numbers_are_checked_in_sql_as_in_python(tmp_path: Path) -> None:
     assert stored == {pseudonym(n, KEY) for n in ("9434765919", "9022101940", "9503626749")}
 
 
-def test_pseudonyms_in_bulk_are_the_pseudonyms() -> None:
-    assert pseudonym_ids(NUMBERS, KEY) == [pseudonym(n, KEY) for n in NUMBERS]
+@settings(max_examples=60, deadline=None)
+@given(
+    key=st.binary(min_size=1, max_size=200),
+    digits=st.lists(st.from_regex(r"[0-9]{10}", fullmatch=True), min_size=1, max_size=5),
+)
+def test_pseudonyms_in_sql_are_the_pseudonyms(key: bytes, digits: list[str]) -> None:
+    """The engine's HMAC is Python's for any key: shorter than SHA-256's 64-byte block,
+    exactly one block, and longer (hashed first)."""
+    con = duckdb.connect()
+    got = con.execute(
+        f"SELECT {pseudonym_sql('d')} FROM unnest($numbers) t(d)",
+        {**hmac_pads(key), "numbers": digits},
+    ).fetchall()
+    assert [g for (g,) in got] == [pseudonym(d, key) for d in digits]
+
+
+@pytest.mark.parametrize("length", [63, 64, 65])
+def test_pseudonyms_in_sql_at_the_block_edge(length: int) -> None:
+    key = bytes(range(length))
+    number = "'9434765919'"
+    got = duckdb.connect().execute(f"SELECT {pseudonym_sql(number)}", hmac_pads(key))
+    assert got.fetchall() == [(pseudonym("9434765919", key),)]
 
 
 @pytest.mark.parametrize(
@@ -181,3 +208,81 @@ def test_a_load_works_within_the_memory_limit_it_is_given(tmp_path: Path) -> Non
     assert con.execute("SELECT current_setting('memory_limit')").fetchall() == default
     with pytest.raises(LoadError, match="'lots' is not an amount of memory"):
         load_files(con, [Source(places, "places")], KEY, memory_limit="lots")
+
+
+def _activity(costs: pa.Array) -> pa.Table:
+    """Events of one person (``NUMBERS[0]``) with these costs, one an event."""
+    n = len(costs)
+    day = pa.array([dt.date(2020, 1, 1)] * n)
+    none = pa.array([None] * n, pa.string())
+    return pa.table(
+        {
+            "activity_id": [f"A{i}" for i in range(n)],
+            "nhs_number": [NUMBERS[0]] * n,
+            "setting": ["social_care"] * n,
+            "point_of_delivery": ["nursing_care"] * n,
+            "provider_code": ["RAA"] * n,
+            "start_date": day,
+            "end_date": day,
+            "los_days": pa.array([0] * n, pa.int64()),
+            "primary_diagnosis": ["I10"] * n,
+            "secondary_diagnosis": none,
+            "external_cause": none,
+            "procedure_code": none,
+            "units": pa.array([1.0] * n),
+            "cost_gbp": costs,
+        }
+    )
+
+
+def _load_costs(folder: Path, costs: pa.Array) -> tuple[dict[int, str], list[tuple[str, object]]]:
+    """Reasons by line, and the stored costs, of loading events with these costs."""
+    folder.mkdir()
+    con = connect(":memory:")
+    _reference(con, folder)
+    pq.write_table(_people([{"nhs": NUMBERS[0]}]), folder / "people.parquet")
+    load_files(con, [Source(folder / "people.parquet", "people")], KEY)
+    pq.write_table(_activity(costs), folder / "activity.parquet")
+    try:
+        load_files(con, [Source(folder / "activity.parquet", "activity")], KEY)
+    except LoadError:  # every row failed: the reasons are not kept, so compare none
+        return {}, []
+    reasons = dict(con.execute("SELECT line, reason FROM rejects").fetchall())
+    stored = con.execute("SELECT activity_id, cost_gbp FROM activity ORDER BY 1").fetchall()
+    return reasons, stored
+
+
+_COSTS = st.one_of(
+    st.integers(-(10**15), 10**15).map(lambda pence: pence / 100),  # whole pence
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.1 + 0.2, 1e12, 999_999_999_999.99, 1e-5, -0.0, 12.345, 1e20]),
+    st.none(),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(costs=st.lists(_COSTS, min_size=1, max_size=12))
+def test_float_costs_are_checked_as_their_text_is(costs: list[float | None]) -> None:
+    """A Parquet float column of amounts is taken as it is (a float in whole pence is its
+    amount); the rejects and stored amounts are those of the same values given as text."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        as_float = _load_costs(Path(tmp) / "float", pa.array(costs, pa.float64()))
+        text = [None if c is None else repr(c) for c in costs]
+        as_text = _load_costs(Path(tmp) / "text", pa.array(text, pa.string()))
+    assert as_float == as_text
+
+
+def test_a_float_cost_not_in_pence_is_rejected_once(tmp_path: Path) -> None:
+    costs = [12.34, 12.345, float("nan"), 1e12, 999_999_999_999.99, -5.0, None, -0.0]
+    reasons, stored = _load_costs(tmp_path / "f", pa.array(costs, pa.float64()))
+    assert reasons == {
+        3: "cost_gbp is not an amount in pounds",
+        4: "cost_gbp is not an amount in pounds",
+        5: "cost_gbp is not an amount in pounds",
+        6: "cost_gbp is outside the plausible range for nursing_care (£0 to £1,000,000)",
+        7: "cost_gbp is below 0",
+        8: "cost_gbp is missing",
+    }
+    assert stored == [("A0", Decimal("12.34")), ("A7", Decimal("0.00"))]

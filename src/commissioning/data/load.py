@@ -22,7 +22,6 @@ runs DuckDB works within :data:`LOAD_MEMORY_LIMIT` and spills to disk beyond it.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 import tempfile
@@ -53,9 +52,10 @@ from commissioning.core.schema import (
 )
 from commissioning.data.pseudonymise import (
     DEMO_KEY,
-    PSEUDONYM_HEX_CHARS,
+    hmac_pads,
     key_fingerprint,
     key_matches,
+    pseudonym_sql,
 )
 from commissioning.data.read import (
     NATIVE,
@@ -150,7 +150,19 @@ DEMO_KEY_REASON = (
 )
 
 
+#: The largest amount a ``DECIMAL(14, 2)`` holds is just below this.
+_DECIMAL_BOUND = "1e12"
+
+
 def _typed(col: Column, native: Collection[str] = ()) -> str:
+    if col.name in native and col.dtype == "decimal":  # a float with whole pence only
+        value = _q(NATIVE + col.name)
+        # A float equal to its own rounding to two places is the nearest float to an
+        # amount in pence, and its text (as read from text) is that amount.
+        return (
+            f"CASE WHEN isfinite({value}) AND abs({value}) < {_DECIMAL_BOUND} "
+            f"AND round({value}, 2) = {value} THEN CAST({value} AS {DUCKDB_TYPES['decimal']}) END"
+        )
     if col.name in native:  # a Parquet column already of the column's type
         return _q(NATIVE + col.name)
     raw = f"trim({_q(RAW + col.name)})"
@@ -173,9 +185,12 @@ def _column_checks(
     typed = value or f"t.{_q(col.name)}"
     # A row's text is searched for control characters once; a distinct value directly.
     control_gate = "TRUE" if value else "t._any_control"
-    # A text column's typed value is its trimmed text: no need to trim it twice.
+    # A text column's typed value is its trimmed text: no need to trim it twice. A float
+    # for an amount in pounds is its own value (its typed value is null if not in pence).
     same = native or col.dtype == "string"
     raw = typed if same else f"nullif(trim(t.{_q(RAW + col.name)}), '')"
+    if native and col.dtype == "decimal":
+        raw = f"t.{_q(NATIVE + col.name)}"
     checks: list[tuple[str, str]] = []
     if col.name == "person_id":
         return [
@@ -187,19 +202,23 @@ def _column_checks(
         ]
     if col.required:
         checks.append((f"{raw} IS NULL", f"{col.name} is missing"))
-    if col.dtype != "string" and not native:
-        what = {
-            "date": "a date (YYYY-MM-DD)",
-            "integer": "a whole number",
-            "double": "a number",
-            "decimal": "an amount in pounds",
-        }[col.dtype]
+    what = {
+        "date": "a date (YYYY-MM-DD)",
+        "integer": "a whole number",
+        "double": "a number",
+        "decimal": "an amount in pounds",
+    }.get(col.dtype, "")
+    if native and col.dtype == "decimal":
+        checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name} is not {what}"))
+    elif col.dtype != "string" and not native:
         checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name} is not {what}"))
         pattern = {"integer": r"^[+-]?[0-9]+$", "decimal": r"^[+-]?[0-9]*(\.[0-9]{0,2})?$"}
         if col.dtype in pattern:  # TRY_CAST would round 1.5 to 2 and 1.005 to 1.01
             checks.append(
                 (
-                    f"{raw} IS NOT NULL AND NOT regexp_matches({raw}, {_lit(pattern[col.dtype])})",
+                    # Only where it was read at all: one reason, not the same one twice.
+                    f"{typed} IS NOT NULL AND NOT regexp_matches({raw}, "
+                    f"{_lit(pattern[col.dtype])})",
                     f"{col.name} is not {what}",
                 )
             )
@@ -623,8 +642,16 @@ def _check_and_insert(
     the others into ``rejects``, and a ``loads`` record."""
     name = src.path.name
     columns = staged.columns
+    # Columns taken with their own Parquet type: of the column's type, or a float for an
+    # amount in pounds.
     native = {
-        c.name for c in table.columns if c.name in columns and staged.native.get(c.name) == c.dtype
+        c.name
+        for c in table.columns
+        if c.name in columns
+        and (
+            staged.native.get(c.name) == c.dtype
+            or (c.dtype == "decimal" and staged.native.get(c.name) == "double")
+        )
     }
     counted = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()
     read = int(counted[0]) if counted else 0
@@ -755,8 +782,6 @@ def _staging_sql(
     )
 
 
-#: NHS numbers pseudonymised at a time (their Python strings are in memory at once).
-_BATCH = 500_000
 _DIGITS = "replace(nhs_number, ' ', '')"
 #: The modulus 11 check of :func:`commissioning.data.pseudonymise.nhs_number_valid`, in SQL.
 _MODULUS_11 = (
@@ -770,47 +795,24 @@ def _pseudonymise_staged(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     """Add each distinct NHS number of the staged file not yet seen in this load to the
     temporary table ``_load_pseudonyms``: its pseudonym (null if it fails the modulus 11
     check), whether it is invalid (a placeholder, one digit repeated, counts as invalid)
-    and whether it is outside the synthetic range (does not begin with 9). The checks run
-    in SQL; only the keyed hash runs in Python, once a number. The table lives only while
-    the load runs."""
+    and whether it is outside the synthetic range (does not begin with 9). The checks and
+    the keyed hash run in SQL (:func:`~commissioning.data.pseudonymise.pseudonym_sql`),
+    once a number. The table lives only while the load runs."""
     con.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_PSEUDONYMS} (nhs_number VARCHAR, "
         "person_id VARCHAR, invalid BOOLEAN, not_synthetic BOOLEAN)"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _load_new_numbers AS "
+        f"INSERT INTO {_PSEUDONYMS} SELECT nhs_number, "
+        f"CASE WHEN modulus_ok THEN {pseudonym_sql('digits')} END, "
+        "NOT modulus_ok OR placeholder, not_synthetic FROM ("
         f"SELECT nhs_number, {_DIGITS} AS digits, coalesce({_MODULUS_11}, FALSE) AS modulus_ok, "
         f"{_DIGITS} = repeat(substr({_DIGITS}, 1, 1), 10) AS placeholder, "
         "NOT starts_with(trim(nhs_number), '9') AS not_synthetic "
         f"FROM (SELECT DISTINCT s.nhs_number FROM {STAGED} s WHERE s.nhs_number IS NOT NULL "
-        f"AND NOT EXISTS (SELECT 1 FROM {_PSEUDONYMS} p WHERE p.nhs_number = s.nhs_number))"
+        f"AND NOT EXISTS (SELECT 1 FROM {_PSEUDONYMS} p WHERE p.nhs_number = s.nhs_number)))",
+        hmac_pads(key),
     )
-    digits = con.sql(
-        "SELECT DISTINCT digits FROM _load_new_numbers WHERE modulus_ok"
-    ).to_arrow_table()
-    column = digits["digits"]
-    ids = [
-        pa.array(pseudonym_ids(column.slice(i, _BATCH).to_pylist(), key), pa.string())
-        for i in range(0, len(column), _BATCH)
-    ]
-    hashed = pa.table({"digits": column, "person_id": pa.chunked_array(ids, pa.string())})
-    con.register("_load_hashed", hashed)
-    try:
-        con.execute(
-            f"INSERT INTO {_PSEUDONYMS} SELECT n.nhs_number, h.person_id, "
-            "NOT n.modulus_ok OR n.placeholder, n.not_synthetic "
-            "FROM _load_new_numbers n LEFT JOIN _load_hashed h ON n.modulus_ok "
-            "AND h.digits = n.digits"
-        )
-    finally:
-        con.unregister("_load_hashed")
-    con.execute("DROP TABLE _load_new_numbers")
-
-
-def pseudonym_ids(digits: list[str], key: bytes) -> list[str]:
-    """The keyed pseudonyms of NHS numbers given as their ten digits: the same as
-    :func:`commissioning.data.pseudonymise.pseudonym`, by the one-shot HMAC."""
-    return [hmac.digest(key, d.encode(), "sha256").hex()[:PSEUDONYM_HEX_CHARS] for d in digits]
 
 
 def _ignored_columns(columns: list[str], table: Table) -> tuple[str, ...]:

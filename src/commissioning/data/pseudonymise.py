@@ -58,6 +58,28 @@ def pseudonym(nhs_number: str, key: bytes) -> str:
     return digest.hexdigest()[:PSEUDONYM_HEX_CHARS]
 
 
+#: SHA-256's block: a longer HMAC key is hashed first (RFC 2104, section 2).
+_BLOCK_BYTES = 64
+
+
+def hmac_pads(key: bytes) -> dict[str, bytes]:
+    """The padded keys of HMAC-SHA256 (RFC 2104): the key (hashed first if longer than
+    the 64-byte block), filled to 64 bytes with zeros, XOR 0x36 (``ipad``) and XOR 0x5c
+    (``opad``); the parameters of :func:`pseudonym_sql`."""
+    block = hashlib.sha256(key).digest() if len(key) > _BLOCK_BYTES else key
+    block = block.ljust(_BLOCK_BYTES, b"\0")
+    return {"ipad": bytes(b ^ 0x36 for b in block), "opad": bytes(b ^ 0x5C for b in block)}
+
+
+def pseudonym_sql(digits: str) -> str:
+    """DuckDB SQL of :func:`pseudonym` of an NHS number given as its ten digits (a SQL
+    expression), with the padded keys of :func:`hmac_pads` bound as ``$ipad`` and
+    ``$opad``: ``HMAC(K, m) = H((K xor opad) || H((K xor ipad) || m))`` (RFC 2104). The
+    engine hashes every number in parallel, and the key is never in the SQL text."""
+    inner = f"unhex(sha256($ipad || encode({digits})))"
+    return f"left(sha256($opad || {inner}), {PSEUDONYM_HEX_CHARS})"
+
+
 def pseudonymise(values: npt.ArrayLike, key: bytes) -> list[str | None]:
     """Pseudonyms for many NHS numbers, each distinct number hashed once.
 
