@@ -323,7 +323,7 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
     if "person_id" in table.column_names and table.name != "people":
         checks.append(
             (
-                # activity has the person's row joined already (see _LIFE)
+                # an event has its person's row joined already (see _LIFE)
                 "t.person_id IS NOT NULL AND t._life_person IS NULL"
                 if table.name == "activity"
                 else "t.person_id IS NOT NULL AND NOT EXISTS "
@@ -331,7 +331,7 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
                 "the person is not in the people table (load people first)",
             )
         )
-    if table.name == "activity":  # the person's life, joined once (see _LIFE)
+    if table.name == "activity":  # the person's life, joined with the pseudonym (_LIFE)
         checks.append(("t._life_death < t.start_date", "start_date is after the person's death"))
         checks.append(
             ("t.start_date < t._life_birth", "start_date is before the person's month of birth")
@@ -339,12 +339,12 @@ def _reference_checks(table: Table) -> list[tuple[str, str]]:
     return checks
 
 
-#: An event's person's month of birth and date of death, beside the event (one join).
-_LIFE = """LEFT JOIN (
-    SELECT person_id AS _life_person, death_date AS _life_death,
-      make_date(birth_year, birth_month, 1) AS _life_birth
-    FROM people
-  ) life ON life._life_person = staging.person_id"""
+#: Each NHS number of the load with its pseudonym and, for events, the person's month of
+#: birth and date of death (one join of the events, not two).
+_PERSONS = "_load_persons"
+_LIFE = """SELECT p.*, life.person_id AS _life_person, life.death_date AS _life_death,
+      make_date(life.birth_year, life.birth_month, 1) AS _life_birth
+    FROM {pseudonyms} p LEFT JOIN people life ON life.person_id = p.person_id"""
 
 
 def _looked_up(table: Table, native: Collection[str]) -> list[Column]:
@@ -449,7 +449,7 @@ WITH t AS (
   SELECT *,
     {typed},
     {any_control} AS _any_control
-  FROM staging {_LIFE if table.name == "activity" else ""}
+  FROM staging
 )
 SELECT t._line, concat_ws('; ',
       {reasons_sql}
@@ -510,6 +510,7 @@ def load_files(
                 _check_share(con, report, max_reject_share)
                 reports.append(report)
             con.execute(f"DROP TABLE IF EXISTS {_PSEUDONYMS}")
+            con.execute(f"DROP TABLE IF EXISTS {_PERSONS}")
             failpoint("before_commit")
             con.execute("COMMIT")
         except BaseException:
@@ -769,6 +770,12 @@ def _staging_sql(
         return text, f"SELECT *, FALSE AS _nhs_invalid FROM {TEXT_VIEW}"
     text = f"SELECT {', '.join(parts)}, s.nhs_number AS {_NHS} FROM {STAGED} s"
     _pseudonymise_staged(con, key)
+    persons, life = _PSEUDONYMS, ""
+    if table.name == "activity":
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_PERSONS} AS {_LIFE.format(pseudonyms=_PSEUDONYMS)}"
+        )
+        persons, life = _PERSONS, ", p._life_person, p._life_death, p._life_birth"
     demo = "coalesce(p.not_synthetic, FALSE)" if key == DEMO_KEY else "FALSE"
     person = [
         "p.person_id",
@@ -777,8 +784,8 @@ def _staging_sql(
         f"ELSE s.{ADAPTER_REASON} END AS {ADAPTER_REASON}",
     ]
     return text, (
-        f"SELECT s.* EXCLUDE ({_NHS}, {ADAPTER_REASON}), {', '.join(person)} "
-        f"FROM {TEXT_VIEW} s LEFT JOIN {_PSEUDONYMS} p ON p.nhs_number = s.{_NHS}"
+        f"SELECT s.* EXCLUDE ({_NHS}, {ADAPTER_REASON}), {', '.join(person)}{life} "
+        f"FROM {TEXT_VIEW} s LEFT JOIN {persons} p ON p.nhs_number = s.{_NHS}"
     )
 
 
