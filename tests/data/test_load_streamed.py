@@ -286,3 +286,35 @@ def test_a_float_cost_not_in_pence_is_rejected_once(tmp_path: Path) -> None:
         8: "cost_gbp is missing",
     }
     assert stored == [("A0", Decimal("12.34")), ("A7", Decimal("0.00"))]
+
+
+def test_codes_are_stored_trimmed_and_an_empty_code_is_missing(tmp_path: Path) -> None:
+    """Codes are checked once a distinct text; a column whose texts are all clean is
+    stored as it is, one with spaces around a value is trimmed, and a blank value of an
+    optional code is missing (a required one is rejected as missing)."""
+    con = connect(":memory:")
+    _reference(con, tmp_path)
+    header = (
+        "nhs_number,birth_year,birth_month,sex,lsoa_code,imd_decile,practice_code,"
+        "registration_date,deregistration_date,death_date,place_of_death"
+    )
+    rows = [
+        f"{NUMBERS[0]},1950,3, F ,E01000001,3,A81001,2010-01-01,,,",
+        f"{NUMBERS[1]},1950,3,M,E01000001,3,A81001 ,2010-01-01,,2020-01-01,  home ",
+        f"{NUMBERS[2]},1950,3,F,E01000001,3,A81001,2010-01-01,,,   ",
+        f"{NUMBERS[3]},1950,3,  ,E01000001,3,A81001,2010-01-01,,,",
+    ]
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    (report,) = load_files(con, [Source(path, "people")], KEY)
+    assert dict(con.execute("SELECT line, reason FROM rejects").fetchall()) == {5: "sex is missing"}
+    stored = con.execute(
+        "SELECT sex, lsoa_code, practice_code, place_of_death FROM people ORDER BY death_date "
+        "NULLS FIRST, place_of_death NULLS FIRST"
+    ).fetchall()
+    assert stored == [
+        ("F", "E01000001", "A81001", None),
+        ("F", "E01000001", "A81001", None),
+        ("M", "E01000001", "A81001", "home"),
+    ]
+    assert report.rows_loaded == 3

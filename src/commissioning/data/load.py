@@ -374,27 +374,18 @@ def validation_sql(table: Table, native: Collection[str] = ()) -> str:
     checks: list[tuple[str, str]] = []
     lookups: list[str] = []
     for c in table.columns:
-        column_checks = _column_checks(table, c, c.name in native)
         if c not in looked_up:
-            checks += column_checks
+            checks += _column_checks(table, c, c.name in native)
             continue
-        # Checks of the value alone run once a distinct value, and come back by a join;
-        # whether it is missing is a check of the row.
-        alias = f"_values{len(lookups)}"
-        bits: list[str] = []
-        for (cond, reason), (of_value, _) in zip(
-            column_checks, _column_checks(table, c, value="_v"), strict=True
-        ):
-            if reason == f"{c.name} is missing":
-                checks.append((cond, reason))
-            else:
-                checks.append((f"{alias}._b{len(bits)}", reason))
-                bits.append(f"({of_value}) AS _b{len(bits)}")
-        lookups.append(
-            f"LEFT JOIN (SELECT _v, {', '.join(bits)} FROM (SELECT DISTINCT nullif(trim("
-            f"{_q(RAW + c.name)}), '') AS _v FROM {TEXT_VIEW}) WHERE _v IS NOT NULL) {alias} "
-            f"ON {alias}._v = t.{_q(c.name)}"
-        )
+        # Checks of the value alone ran once a distinct text (values_sql) and come back by
+        # a join on the text; whether it is missing is also a check of the row.
+        values = _values_table(looked_up.index(c))
+        raw = f"t.{_q(RAW + c.name)}"
+        for bit, (_, reason) in enumerate(_column_checks(table, c, value="_v")):
+            flagged = f"{values}._b{bit}"
+            missing = reason == f"{c.name} is missing"
+            checks.append((f"({raw} IS NULL OR {flagged})" if missing else flagged, reason))
+        lookups.append(f"LEFT JOIN {values} ON {values}._raw = {raw}")
     checks += [(f"NOT coalesce(({cond}), TRUE)", reason) for cond, reason in table.checks]
     checks += _reference_checks(table)
     pk_cols = ", ".join(_q(k) for k in table.primary_key)
@@ -463,11 +454,37 @@ WHERE {fails}
 """
 
 
-def insert_sql(table: Table, native: Collection[str] = ()) -> str:
+def _values_table(index: int) -> str:
+    return f"_load_values{index}"
+
+
+def values_sql(table: Table, col: Column) -> str:
+    """SQL over ``staging_text`` giving each distinct text of a looked-up column
+    (:func:`_looked_up`): ``_raw``, whether it is already clean (no spaces to trim, not
+    empty) and one flag a check of the value (``_b0``, ``_b1``, ...; see
+    :func:`_column_checks`). A million events have a few thousand codes: a check of each
+    code costs far less than a check of each row."""
+    bits = ", ".join(
+        f"({cond}) AS _b{bit}"
+        for bit, (cond, _) in enumerate(_column_checks(table, col, value="_v"))
+    )
+    return (
+        f"SELECT _raw, coalesce(_v = _raw, FALSE) AS _clean, {bits} FROM ("
+        f"SELECT _raw, nullif(trim(_raw), '') AS _v FROM ("
+        f"SELECT DISTINCT {_q(RAW + col.name)} AS _raw FROM {TEXT_VIEW}) WHERE _raw IS NOT NULL)"
+    )
+
+
+def insert_sql(table: Table, native: Collection[str] = (), clean: Collection[str] = ()) -> str:
     """SQL over ``staging`` giving the typed columns of the rows that passed the checks
-    (every line not in ``validated``, which holds the failing lines)."""
+    (every line not in ``validated``, which holds the failing lines). The ``clean`` text
+    columns need no trimming (none of their values has spaces around it or is empty)."""
     typed = ", ".join(
-        "person_id" if c.name == "person_id" else f"{_typed(c, native)} AS {_q(c.name)}"
+        "person_id"
+        if c.name == "person_id"
+        else _q(RAW + c.name) + f" AS {_q(c.name)}"
+        if c.name in clean
+        else f"{_typed(c, native)} AS {_q(c.name)}"
         for c in table.columns
     )
     return (
@@ -684,11 +701,20 @@ def _check_and_insert(
     # Two passes over the file: the checks keep only the failing lines and their reasons
     # (few), then the good rows go from the file straight into the table. Keeping every
     # checked row would copy the whole file once more, and cost more than reading it again.
+    looked_up = _looked_up(table, native)
+    clean: set[str] = set()
+    for i, c in enumerate(looked_up):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_values_table(i)} AS {values_sql(table, c)}")
+        (all_clean,) = con.execute(
+            f"SELECT coalesce(bool_and(_clean), TRUE) FROM {_values_table(i)}"
+        ).fetchall()[0]
+        if all_clean:
+            clean.add(c.name)
     con.execute(f"CREATE OR REPLACE TEMP TABLE validated AS {validation_sql(table, native)}")
     cols = ", ".join(_q(c) for c in table.column_names)
     load_id = uuid.uuid4().hex
     say(f"{name}: writing to the store")
-    con.execute(f"INSERT INTO {table.name} ({cols}) {insert_sql(table, native)}")
+    con.execute(f"INSERT INTO {table.name} ({cols}) {insert_sql(table, native, clean)}")
     failpoint(f"after_insert:{table.name}")
     (rejected,) = con.execute("SELECT count(*) FROM validated").fetchall()[0]
     loaded = read - int(rejected)
@@ -707,6 +733,8 @@ def _check_and_insert(
             [load_id, name, table.name],
         )
     con.execute("DROP TABLE validated")
+    for i in range(len(looked_up)):
+        con.execute(f"DROP TABLE {_values_table(i)}")
     con.execute("DROP VIEW staging")
     con.execute(f"DROP VIEW {TEXT_VIEW}")
     con.execute(
