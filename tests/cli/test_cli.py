@@ -140,3 +140,32 @@ def test_the_run_script_works_from_any_folder(tmp_path: Path) -> None:
     )
     assert "./run demo" in done.stdout and "--fast" in done.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_analyses_work_within_the_memory_limit_set(tmp_path: Path) -> None:
+    """``analysis.memory_limit`` holds the database to that memory while an analysis
+    runs; unset, DuckDB's own default stands; a limit that is not an amount is refused."""
+    import pytest
+
+    from commissioning.cli.config import ConfigError, load_settings
+    from commissioning.cli.main import _open_store_tables
+
+    data, store = tmp_path / "data", tmp_path / "s.duckdb"
+    assert runner.invoke(app, ["synth", "--people", "300", "--years", "1", "--out", str(data)])
+    files = [str(p) for p in sorted(data.glob("*.parquet"))]
+    assert runner.invoke(app, ["load", "--demo", "--store", str(store), *files]).exit_code == 0
+    config = tmp_path / "commissioning.toml"
+    config.write_text('[analysis]\nmemory_limit = "1GiB"\n')
+    con, _, years = _open_store_tables(store, config)
+    assert years and con.execute("SELECT current_setting('memory_limit')").fetchall() == [
+        ("1.0 GiB",)
+    ]
+    con.close()
+    plain = tmp_path / "plain.toml"
+    plain.write_text("")
+    con, _, _ = _open_store_tables(store, plain)
+    assert con.execute("SELECT current_setting('memory_limit')").fetchall() != [("1.0 GiB",)]
+    con.close()
+    config.write_text('[analysis]\nmemory_limit = "lots"\n')
+    with pytest.raises(ConfigError, match="memory_limit"):
+        load_settings(config)

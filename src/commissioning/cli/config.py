@@ -46,6 +46,10 @@ class LedgerSettings(BaseModel):
     )
 
 
+#: An amount of memory as DuckDB takes it: ``4GiB``, ``8GB``, ``512MB``.
+MEMORY_PATTERN = r"^\s*[0-9.]+\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$"
+
+
 class LoadSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_reject_share: float = Field(
@@ -57,9 +61,19 @@ class LoadSettings(BaseModel):
     )
     memory_limit: str = Field(
         "4GiB",
-        pattern=r"^\s*[0-9.]+\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$",
+        pattern=MEMORY_PATTERN,
         description="Memory the database may use while a load runs (e.g. 4GiB, 8GB); beyond "
         "it, it spills to disk. A lower limit already set on the store is kept",
+    )
+
+
+class AnalysisSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    memory_limit: str | None = Field(
+        None,
+        pattern=MEMORY_PATTERN,
+        description="Memory the database may use while an analysis runs (e.g. 8GiB); beyond "
+        "it, it spills to disk. Unset: DuckDB's own default, 80% of the machine's memory",
     )
 
 
@@ -103,6 +117,7 @@ class Settings(BaseModel):
     pseudonymisation: PseudonymisationSettings = PseudonymisationSettings()
     ledger: LedgerSettings = LedgerSettings()
     load: LoadSettings = LoadSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
     publication: PublicationSettings = PublicationSettings()
     web: WebSettingsFile = WebSettingsFile()
     output_folder: Path = Field(Path("out"), description="Where reports are written")

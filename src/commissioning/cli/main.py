@@ -548,6 +548,8 @@ def _open_store_tables(store: str | Path | None, config: Path | None) -> tuple[A
     """An open store (the DuckDB connection, or ``None`` for another engine), its Ibis
     tables and the financial years its activity covers. ``store`` is an address
     (:mod:`commissioning.store.address`); the settings' store when it is not given."""
+    import duckdb
+
     from commissioning.data.queries import activity_years
     from commissioning.store.address import open_store_tables, parse_store_address
 
@@ -556,6 +558,9 @@ def _open_store_tables(store: str | Path | None, config: Path | None) -> tuple[A
     if where.path is not None and not where.path.exists():
         raise FileNotFoundError(f"{where}: no store here yet; load data first (or run demo)")
     opened = open_store_tables(where.text if where.path is None else where.path)
+    limit = settings.analysis.memory_limit
+    if limit is not None and isinstance(opened.connection, duckdb.DuckDBPyConnection):
+        opened.connection.execute("SET memory_limit = ?", [limit.strip()])
     years = activity_years(opened.tables)
     if not years:
         raise ValueError(f"{where}: the store holds no activity yet; load data first")
