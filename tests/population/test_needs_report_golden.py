@@ -10,8 +10,10 @@ change), regenerate and review the difference before committing::
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -83,6 +85,16 @@ def test_the_engine_path_gives_the_same_figures(folder: Path, tmp_path: Path) ->
     pd.testing.assert_frame_equal(
         weighted.reset_index(drop=True), expected.reset_index(drop=True), rtol=1e-9
     )
+    # The engine's copy of the person-level table sits in a private temporary folder,
+    # removed with the analysis.
+    assert in_engine.workspace is not None and in_memory.workspace is None
+    workspace = Path(in_engine.workspace.name)
+    assert workspace.parent == Path(tempfile.gettempdir())
+    assert workspace.stat().st_mode & 0o077 == 0
+    assert [p.name for p in workspace.iterdir()] == ["person_year.parquet"]
+    del in_engine
+    gc.collect()
+    assert not workspace.exists()
 
 
 def test_the_risk_model_is_trained_on_a_sample_of_a_large_population(

@@ -8,9 +8,10 @@ derived from them (:func:`commissioning.core.suppression.suppress_small_counts`)
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,11 @@ class NeedsAnalysis:
     spend_by_segment: pd.DataFrame
     weighted_spend_by_place: pd.DataFrame
     concentration: pd.DataFrame
+    #: The temporary folder of the person-year table when it stayed in the engine
+    #: (removed with the analysis, or when the program ends).
+    workspace: tempfile.TemporaryDirectory[str] | None = field(
+        default=None, repr=False, compare=False
+    )
 
 
 #: Above this many person-years (people in the store times years) the person-year table
@@ -88,9 +94,11 @@ def needs_analysis(
 
     Up to ``in_memory_person_years`` (:data:`IN_MEMORY_PERSON_YEARS` if not given) the
     person-year table is brought into memory once
-    and every table is computed from it. Beyond that it is kept in the engine as a
-    temporary table (the same figures, computed there), and the risk model, which
-    needs rows in memory, is trained and tested on a random sample of people."""
+    and every table is computed from it. Beyond that the engine writes it to a Parquet
+    file in a temporary folder (the system's, removed with the analysis) and computes the
+    same figures from that file, spilling to disk as it needs (a temporary table would be
+    held in memory); the risk model, which needs rows in memory, is trained and tested on
+    a random sample of people."""
     years = sorted(years)
     latest = years[-1]
     py_expr = assign_segments(person_year_table(tables, years))
@@ -98,6 +106,7 @@ def needs_analysis(
     large = int(tables["people"].count().execute()) * len(years) > limit
     truth_table = tables.get("synthetic_person_year")
     sample: NeedsSample | None = None
+    workspace = None
     if not large:
         arrow = py_expr.to_pyarrow()
         frame = arrow.to_pandas()
@@ -107,7 +116,10 @@ def needs_analysis(
         risk_frame, concentration_frame = frame, frame
     else:
         backend = py_expr._find_backend()
-        py = backend.create_table(f"_needs_person_year_{uuid.uuid4().hex[:12]}", py_expr, temp=True)
+        workspace = tempfile.TemporaryDirectory(prefix="commissioning-needs-")
+        written = Path(workspace.name) / "person_year.parquet"
+        backend.to_parquet(py_expr, written)
+        py = backend.read_parquet(written, table_name=f"_needs_person_year_{uuid.uuid4().hex[:12]}")
         person_years = int(py.count().execute())
         people = int(py.person_id.nunique().execute())
         sampled = _sample_people(py, RISK_SAMPLE_PEOPLE, people)
@@ -149,6 +161,7 @@ def needs_analysis(
             PB.need_cells(py.filter(py.year == latest), "place_code").to_pandas()
         ),
         concentration=PB.cost_concentration(concentration_frame),
+        workspace=workspace,
     )
 
 
