@@ -91,7 +91,10 @@ def test_the_engine_path_gives_the_same_figures(folder: Path, tmp_path: Path) ->
     workspace = Path(in_engine.workspace.name)
     assert workspace.parent == Path(tempfile.gettempdir())
     assert workspace.stat().st_mode & 0o077 == 0
-    assert [p.name for p in workspace.iterdir()] == ["person_year.parquet"]
+    assert sorted(p.name for p in workspace.iterdir()) == [
+        "person_year.parquet",
+        "person_year_segments.parquet",
+    ]
     del in_engine
     gc.collect()
     assert not workspace.exists()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -101,25 +102,21 @@ def needs_analysis(
     a random sample of people."""
     years = sorted(years)
     latest = years[-1]
-    py_expr = assign_segments(person_year_table(tables, years))
     limit = IN_MEMORY_PERSON_YEARS if in_memory_person_years is None else in_memory_person_years
     large = int(tables["people"].count().execute()) * len(years) > limit
     truth_table = tables.get("synthetic_person_year")
     sample: NeedsSample | None = None
     workspace = None
     if not large:
-        arrow = py_expr.to_pyarrow()
+        arrow = assign_segments(person_year_table(tables, years)).to_pyarrow()
         frame = arrow.to_pandas()
         py = ibis.memtable(arrow)
         person_years = len(frame)
         truth = truth_table.to_pandas() if truth_table is not None else None
         risk_frame, concentration_frame = frame, frame
     else:
-        backend = py_expr._find_backend()
         workspace = tempfile.TemporaryDirectory(prefix="commissioning-needs-")
-        written = Path(workspace.name) / "person_year.parquet"
-        backend.to_parquet(py_expr, written)
-        py = backend.read_parquet(written, table_name=f"_needs_person_year_{uuid.uuid4().hex[:12]}")
+        py = _in_engine(tables, years, Path(workspace.name))
         person_years = int(py.count().execute())
         people = int(py.person_id.nunique().execute())
         sampled = _sample_people(py, RISK_SAMPLE_PEOPLE, people)
@@ -171,6 +168,31 @@ class NeedsSample:
 
     people: int
     of: int
+
+
+def _in_engine(tables: Mapping[str, ir.Table], years: Sequence[int], folder: Path) -> ir.Table:
+    """The segmented person-year table, written by the engine to Parquet files in
+    ``folder`` and read from there: first the person-year table, then, from that file,
+    its segments (a join of each year to the year before). One query for both held the
+    person-year aggregates and the join's table in memory at once, and at ten million
+    people did not fit in 8 GiB. Rows need not keep an order while they are written."""
+    expr = person_year_table(tables, years)
+    backend = expr._find_backend()
+    con = getattr(backend, "con", None)
+    ordered = None
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        (ordered,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
+        con.execute("SET preserve_insertion_order = false")
+    try:
+        plain = folder / "person_year.parquet"
+        backend.to_parquet(expr, plain)
+        read = backend.read_parquet(plain, table_name=f"_needs_py_{uuid.uuid4().hex[:12]}")
+        segmented = folder / "person_year_segments.parquet"
+        backend.to_parquet(assign_segments(read), segmented)
+    finally:
+        if isinstance(con, duckdb.DuckDBPyConnection) and ordered is not None:
+            con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+    return backend.read_parquet(segmented, table_name=f"_needs_person_year_{uuid.uuid4().hex[:12]}")
 
 
 def _sample_people(py: ir.Table, wanted: int, people: int) -> ir.Table:
