@@ -6,11 +6,12 @@ streamed (a file need not fit in memory):
 1. reads every value as text (CSV or Parquet, :mod:`commissioning.data.read`), numbering
    rows by their line in the file (the header is line 1);
 2. replaces the NHS number by its keyed pseudonym before anything else sees it: each
-   distinct number is pseudonymised once, in Python, and joined back; an invalid NHS
-   number rejects the row, and the number itself is never kept;
+   distinct number is pseudonymised once, by the keyed hash in SQL (its key a bound
+   parameter), and joined back; an invalid NHS number rejects the row, and the number
+   itself is never kept;
 3. checks each row in SQL: required values present, types, codes from their lists,
    ranges, dates in order, keys not duplicated, references known (a person's practice,
-   an event's person);
+   an event's person); a code column's checks run once a distinct text;
 4. in ONE transaction inserts the good rows, the rejects (file, line, reason) and a
    ``loads`` record.  Any failure rolls everything back: the store is as it was.
 
