@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from commissioning.data.load import (
@@ -262,6 +262,8 @@ _COSTS = st.one_of(
 
 @settings(max_examples=25, deadline=None)
 @given(costs=st.lists(_COSTS, min_size=1, max_size=12))
+@example(costs=[0.0, -0.375])  # not in pence and negative: "not an amount" alone, both ways
+@example(costs=[0.1, 1e12, 999_999_999_999.99, -5.0, None])
 def test_float_costs_are_checked_as_their_text_is(costs: list[float | None]) -> None:
     """A Parquet float column of amounts is taken as it is (a float in whole pence is its
     amount); the rejects and stored amounts are those of the same values given as text."""

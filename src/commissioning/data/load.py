@@ -155,7 +155,16 @@ DEMO_KEY_REASON = (
 _DECIMAL_BOUND = "1e12"
 
 
-def _typed(col: Column, native: Collection[str] = ()) -> str:
+#: The text of a whole number and of an amount in pounds: ``TRY_CAST`` alone would round
+#: 1.5 to 2 and 1.005 to 1.01.
+_NUMBER_TEXT = {"integer": r"^[+-]?[0-9]+$", "decimal": r"^[+-]?[0-9]*(\.[0-9]{0,2})?$"}
+
+
+def _typed(col: Column, native: Collection[str] = (), checked: bool = False) -> str:
+    """SQL of a column's typed value. ``checked`` (the check pass): a whole number or an
+    amount whose text is not one is null, as a Parquet float that is not in whole pence
+    is, so that it is given that reason alone (not also, say, "below 0" for its rounding).
+    The good rows written afterwards have no such text."""
     if col.name in native and col.dtype == "decimal":  # a float with whole pence only
         value = _q(NATIVE + col.name)
         # A float equal to its own rounding to two places is the nearest float to an
@@ -169,7 +178,10 @@ def _typed(col: Column, native: Collection[str] = ()) -> str:
     raw = f"trim({_q(RAW + col.name)})"
     if col.dtype == "string":
         return f"nullif({raw}, '')"
-    return f"TRY_CAST(nullif({raw}, '') AS {DUCKDB_TYPES[col.dtype]})"
+    cast = f"TRY_CAST(nullif({raw}, '') AS {DUCKDB_TYPES[col.dtype]})"
+    if checked and col.dtype in _NUMBER_TEXT:
+        return f"CASE WHEN regexp_matches({raw}, {_lit(_NUMBER_TEXT[col.dtype])}) THEN {cast} END"
+    return cast
 
 
 #: A control character (NUL, bell, escape, ...): never in a value.
@@ -209,20 +221,10 @@ def _column_checks(
         "double": "a number",
         "decimal": "an amount in pounds",
     }.get(col.dtype, "")
-    if native and col.dtype == "decimal":
+    # Text that does not read as its type (a typed value that is null), or a float that
+    # is not in whole pence.
+    if (col.dtype != "string" and not native) or (native and col.dtype == "decimal"):
         checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name} is not {what}"))
-    elif col.dtype != "string" and not native:
-        checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"{col.name} is not {what}"))
-        pattern = {"integer": r"^[+-]?[0-9]+$", "decimal": r"^[+-]?[0-9]*(\.[0-9]{0,2})?$"}
-        if col.dtype in pattern:  # TRY_CAST would round 1.5 to 2 and 1.005 to 1.01
-            checks.append(
-                (
-                    # Only where it was read at all: one reason, not the same one twice.
-                    f"{typed} IS NOT NULL AND NOT regexp_matches({raw}, "
-                    f"{_lit(pattern[col.dtype])})",
-                    f"{col.name} is not {what}",
-                )
-            )
     codes = allowed_codes(table, col)
     if codes:
         listed = ", ".join(_lit(c) for c in codes)
@@ -369,7 +371,9 @@ def validation_sql(table: Table, native: Collection[str] = ()) -> str:
     ``native`` columns come with their own typed value (``native__<column>``).
     """
     typed = ",\n    ".join(
-        f"{_typed(c, native)} AS {_q(c.name)}" for c in table.columns if c.name != "person_id"
+        f"{_typed(c, native, checked=True)} AS {_q(c.name)}"
+        for c in table.columns
+        if c.name != "person_id"
     )
     looked_up = _looked_up(table, native)
     checks: list[tuple[str, str]] = []
@@ -393,7 +397,9 @@ def validation_sql(table: Table, native: Collection[str] = ()) -> str:
     # The duplicate keys straight from the file (a second scan is cheaper than keeping
     # every checked row to look them up).
     pk_typed = ", ".join(
-        "person_id" if k == "person_id" else f"{_typed(table.column(k), native)} AS {_q(k)}"
+        "person_id"
+        if k == "person_id"
+        else f"{_typed(table.column(k), native, checked=True)} AS {_q(k)}"
         for k in table.primary_key
     )
     # A key without the person is found in the file's text alone (no pseudonym to join).
