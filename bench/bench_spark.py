@@ -157,22 +157,12 @@ def _peaks() -> dict[str, float]:
 
 
 def _spark_session(memory: str | None) -> Any:
-    """A local two-core SparkSession with the settings of the tests' ``spark`` fixture
-    (and the driver's heap, when ``memory`` is given)."""
+    """The local two-core SparkSession the tests' ``spark`` fixture also uses (with the
+    driver's heap, when ``memory`` is given)."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
+    from commissioning.store.spark import local_spark_builder
 
-    builder = (
-        SparkSession.builder.master("local[2]")
-        .appName("commissioning-bench")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-    )
-    if memory:
-        builder = builder.config("spark.driver.memory", memory)
+    builder = local_spark_builder("commissioning-bench", memory)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

@@ -76,7 +76,9 @@ def spark() -> Iterator[object]:
             pytrace=False,
         )
     try:
-        from pyspark.sql import SparkSession
+        import pyspark  # noqa: F401
+
+        from commissioning.store.spark import local_spark_builder
     except ImportError as exc:
         pytest.fail(
             f"pyspark is not installed ({exc}); install the spark extra: pip install -e '.[spark]'",
@@ -85,16 +87,7 @@ def spark() -> Iterator[object]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")
         try:
-            session = (
-                SparkSession.builder.master("local[2]")
-                .appName("commissioning-tests")
-                .config("spark.sql.shuffle.partitions", "2")
-                .config("spark.default.parallelism", "2")
-                .config("spark.ui.enabled", "false")
-                .config("spark.ui.showConsoleProgress", "false")
-                .config("spark.sql.session.timeZone", "UTC")
-                .getOrCreate()
-            )
+            session = local_spark_builder("commissioning-tests").getOrCreate()
         except Exception as exc:
             pytest.fail(f"a local Spark could not start: {exc}", pytrace=False)
         session.sparkContext.setLogLevel("ERROR")
